@@ -1,0 +1,48 @@
+# civicgrid — the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ASSETS := src/civicgrid/web/static/vendor/.installed
+export CIVICGRID_VAR_DIR ?= $(CURDIR)/var
+
+.PHONY: demo test test-fast bench lint install assets serve clean
+
+demo: install assets ## install, migrate the embedded SQLite database, load the demo district, serve
+	$(BIN)/civicgrid db upgrade
+	$(BIN)/civicgrid demo --if-empty
+	@echo "civicgrid 正在 http://127.0.0.1:8000 运行（Ctrl+C 停止）"
+	$(BIN)/civicgrid serve
+
+test: install assets ## the whole suite (PostgreSQL too when CIVICGRID_TEST_POSTGRES_URL is set)
+	$(BIN)/pytest
+
+test-fast: install ## everything except the browser tests
+	$(BIN)/pytest -m "not e2e"
+
+bench: install ## benchmarks against peers; results land in bench/*/RESULTS.md
+	$(BIN)/python bench/locate/run.py
+
+lint: install
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
+	$(BIN)/mypy
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+assets: $(ASSETS)
+
+$(ASSETS): package.json package-lock.json scripts/vendor_assets.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules src/civicgrid/web/static/vendor var test-artifacts
