@@ -1,0 +1,266 @@
+"""Organisation service: departments, users, sign-in, and building the Actor for a user."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from civicgrid import audit
+from civicgrid.db import utcnow
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.grid.models import GridAssignment, GridNode
+from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.models import Department, DepartmentKind, User, UserGridScope, UserRole
+from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
+from civicgrid.org.roles import Permission, Role
+from civicgrid.text import clean_label
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{2,63}$")
+_DEPARTMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+# --- departments -------------------------------------------------------------------------------------------
+
+
+def create_department(
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    kind: DepartmentKind,
+    parent_code: str | None = None,
+    grid_code: str | None = None,
+) -> Department:
+    actor.require(Permission.ORG_MANAGE, "管理部门")
+    code = code.strip()
+    if not _DEPARTMENT_CODE.match(code):
+        raise InvalidInputError(
+            f"部门代码“{code}”无效：1–32位字母、数字、下划线、点或连字符", code="invalid_department_code"
+        )
+    if _department_by_code(session, code) is not None:
+        raise ConflictError(f"部门代码“{code}”已存在", code="duplicate_department", detail={"code": code})
+    parent = get_department(session, parent_code) if parent_code else None
+    grid_node = _grid_node_or_error(session, grid_code) if grid_code else None
+    if grid_node is not None:
+        actor.require_grid(grid_node.code, "在此网格设立部门")
+    department = Department(
+        code=code,
+        name=clean_label(name, what="部门名称"),
+        kind=kind.value,
+        parent=parent,
+        grid_node_id=grid_node.id if grid_node else None,
+    )
+    session.add(department)
+    session.flush()
+    audit.record(session, actor, "org.department.create", "department", code, {"name": department.name})
+    return department
+
+
+def _department_by_code(session: Session, code: str) -> Department | None:
+    return session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
+
+
+def get_department(session: Session, code: str) -> Department:
+    department = _department_by_code(session, code)
+    if department is None:
+        raise NotFoundError(f"部门“{code}”不存在", code="department_not_found", detail={"code": code})
+    return department
+
+
+def list_departments(session: Session, actor: Actor) -> list[Department]:
+    actor.require(Permission.ORG_READ, "查看部门")
+    return list(session.execute(select(Department).order_by(Department.code)).scalars())
+
+
+def department_subtree_ids(session: Session, root_ids: Iterable[int]) -> set[int]:
+    """The departments and all their sub-departments (a staff member of 城管局 also sees its 执法中队)."""
+    rows = session.execute(select(Department.id, Department.parent_id)).all()
+    children: dict[int, list[int]] = {}
+    for department_id, parent_id in rows:
+        if parent_id is not None:
+            children.setdefault(parent_id, []).append(department_id)
+    found: set[int] = set()
+    pending = list(root_ids)
+    while pending:
+        current = pending.pop()
+        if current in found:
+            continue
+        found.add(current)
+        pending.extend(children.get(current, []))
+    return found
+
+
+def _grid_node_or_error(session: Session, code: str) -> GridNode:
+    node = session.execute(select(GridNode).where(GridNode.code == code)).scalar_one_or_none()
+    if node is None:
+        raise NotFoundError(f"网格“{code}”不存在", code="grid_not_found", detail={"code": code})
+    return node
+
+
+# --- users -------------------------------------------------------------------------------------------------
+
+
+def normalise_username(username: str) -> str:
+    normalised = username.strip().lower()
+    if not _USERNAME.match(normalised):
+        raise InvalidInputError(
+            f"用户名“{username}”无效：3–64位小写字母、数字或 _ . @ -，以字母或数字开头",
+            code="invalid_username",
+            detail={"username": username},
+        )
+    return normalised
+
+
+def get_user(session: Session, username: str) -> User:
+    user = session.execute(
+        select(User).where(User.username == username.strip().lower()).options(selectinload(User.role_rows))
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFoundError(f"用户“{username}”不存在", code="user_not_found", detail={"username": username})
+    return user
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    display_name: str,
+    roles: Sequence[Role],
+    password: str | None,
+    department_code: str | None = None,
+    grid_codes: Sequence[str] = (),
+) -> User:
+    """Create a user. ``password=None`` makes an account that cannot sign in until a password is set."""
+    actor.require(Permission.USER_MANAGE, "创建用户")
+    if not roles:
+        raise InvalidInputError("至少指定一个角色", code="no_roles")
+    if Role.ADMIN in roles and not actor.has(Permission.ORG_MANAGE):
+        raise PermissionDeniedError("只有管理员可以创建管理员", code="admin_only")
+    name = normalise_username(username)
+    if session.execute(select(User.id).where(User.username == name)).first() is not None:
+        raise ConflictError(f"用户名“{name}”已存在", code="duplicate_username", detail={"username": name})
+    department = get_department(session, department_code) if department_code else None
+    scopes = [_grid_node_or_error(session, code) for code in grid_codes]
+    for node in scopes:
+        actor.require_grid(node.code, "授予此网格范围")
+    user = User(
+        username=name,
+        display_name=clean_label(display_name, max_length=64, what="姓名"),
+        password_hash=hash_password(password) if password is not None else None,
+        department=department,
+        role_rows=[UserRole(role=role.value) for role in sorted(set(roles))],
+        grid_scopes=[UserGridScope(grid_node_id=node.id) for node in scopes],
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "org.user.create",
+        "user",
+        name,
+        {
+            "roles": sorted(role.value for role in roles),
+            "department": department_code,
+            "grids": list(grid_codes),
+        },
+    )
+    return user
+
+
+def set_password(session: Session, actor: Actor, username: str, password: str) -> None:
+    user = get_user(session, username)
+    if actor.user_id != user.id:
+        actor.require(Permission.USER_MANAGE, "重置他人密码")
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, actor, "org.user.password", "user", user.username)
+
+
+def disable_user(session: Session, actor: Actor, username: str, reason: str) -> User:
+    actor.require(Permission.USER_MANAGE, "停用用户")
+    user = get_user(session, username)
+    if actor.user_id == user.id:
+        raise InvalidInputError("不能停用自己的账号", code="disable_self")
+    if not reason.strip():
+        raise InvalidInputError("停用账号须说明原因", code="reason_required")
+    user.is_active = False
+    user.disabled_at = utcnow()
+    user.disabled_reason = reason.strip()[:200]
+    session.flush()
+    audit.record(session, actor, "org.user.disable", "user", user.username, {"reason": user.disabled_reason})
+    return user
+
+
+def enable_user(session: Session, actor: Actor, username: str) -> User:
+    actor.require(Permission.USER_MANAGE, "启用用户")
+    user = get_user(session, username)
+    user.is_active = True
+    user.disabled_at = None
+    user.disabled_reason = None
+    session.flush()
+    audit.record(session, actor, "org.user.enable", "user", user.username)
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    actor.require(Permission.ORG_READ, "查看用户")
+    stmt = select(User).options(selectinload(User.role_rows), selectinload(User.department)).order_by(User.username)
+    return list(session.execute(stmt).scalars())
+
+
+class SignInRefusedError(PermissionDeniedError):
+    code = "sign_in_refused"
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Check a password. The same refusal for unknown users and wrong passwords (no account enumeration)."""
+    user = session.execute(
+        select(User).where(User.username == username.strip().lower()).options(selectinload(User.role_rows))
+    ).scalar_one_or_none()
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise SignInRefusedError("用户名或密码错误")
+    if not user.is_active:
+        raise SignInRefusedError("账号已停用，请联系管理员", code="account_disabled")
+    if user.password_hash and needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+def actor_for(session: Session, user: User) -> Actor:
+    """Build the Actor: roles, grid subtrees (explicit scopes + assigned grids), departments (+ their subtree).
+
+    An admin without any explicit grid scope administers the whole installation.
+    """
+    if not user.is_active:
+        raise SignInRefusedError("账号已停用，请联系管理员", code="account_disabled")
+    scope_codes = session.execute(
+        select(GridNode.code)
+        .join(UserGridScope, UserGridScope.grid_node_id == GridNode.id)
+        .where(UserGridScope.user_id == user.id)
+    ).scalars()
+    assigned_codes = session.execute(
+        select(GridNode.code)
+        .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
+        .where(GridAssignment.user_id == user.id)
+    ).scalars()
+    codes = set(scope_codes) | set(assigned_codes)
+    roles = user.roles
+    if Role.ADMIN in roles and not codes:
+        codes = set(ALL_GRIDS)
+    departments = department_subtree_ids(session, [user.department_id]) if user.department_id else set()
+    return Actor.for_user(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        roles=roles,
+        grid_codes=codes,
+        department_ids=departments,
+    )
