@@ -21,8 +21,9 @@ test: install assets ## the whole suite (PostgreSQL too when CIVICGRID_TEST_POST
 test-fast: install ## everything except the browser tests
 	$(BIN)/pytest -m "not e2e"
 
-bench: install ## benchmarks against peers; results land in bench/*/RESULTS.md
-	$(BIN)/python bench/locate/run.py
+bench: install ## benchmarks against peers (PostGIS too when CIVICGRID_BENCH_POSTGIS_URL is set); see bench/*/RESULTS.md
+	$(BIN)/python bench/locate/run.py --output bench/locate/data/results.json \
+		$(if $(CIVICGRID_BENCH_POSTGIS_URL),--postgis-url $(CIVICGRID_BENCH_POSTGIS_URL))
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

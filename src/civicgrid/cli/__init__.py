@@ -1,0 +1,100 @@
+"""The `civicgrid` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from civicgrid import migrate
+from civicgrid.cli import grid, org
+from civicgrid.cli.common import console, engine, handle_errors, unit_of_work
+from civicgrid.errors import ConflictError
+from civicgrid.settings import get_settings
+
+app = typer.Typer(help="civicgrid 网格化基层治理平台", no_args_is_help=True, pretty_exceptions_show_locals=False)
+db_app = typer.Typer(help="数据库结构迁移", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(grid.app, name="grid")
+app.add_typer(org.user_app, name="user")
+app.add_typer(org.dept_app, name="dept")
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="目标版本")] = "head") -> None:
+    """把数据库结构升级到最新（或指定）版本。"""
+    db = engine()
+    try:
+        before = migrate.current_revision(db)
+        migrate.upgrade(db, revision)
+        after = migrate.current_revision(db)
+    finally:
+        db.dispose()
+    url = db.url.render_as_string(hide_password=True)
+    console.print(f"[green]数据库 {url}：{before or '（空）'} → {after}[/]")
+
+
+@db_app.command("current")
+@handle_errors
+def db_current() -> None:
+    """显示数据库结构版本。"""
+    db = engine()
+    try:
+        current = migrate.current_revision(db)
+    finally:
+        db.dispose()
+    head = migrate.head_revision()
+    state = "[green]最新[/]" if current == head else f"[yellow]落后，最新为 {head}[/]"
+    console.print(f"{current or '（空）'} {state}")
+
+
+@app.command("serve")
+@handle_errors
+def serve(
+    host: Annotated[str | None, typer.Option(help="监听地址")] = None,
+    port: Annotated[int | None, typer.Option(help="端口")] = None,
+) -> None:
+    """启动 Web 服务。"""
+    import uvicorn
+
+    from civicgrid.web.app import create_app
+
+    settings = get_settings()
+    app = create_app(settings)  # refuses an unmigrated database, naming the command that fixes it
+    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command("demo")
+@handle_errors
+def demo(
+    reset: Annotated[bool, typer.Option(help="清空后重建（仅限演示库）")] = False,
+    if_empty: Annotated[bool, typer.Option(help="已有数据时跳过（make demo 用）")] = False,
+) -> None:
+    """生成演示辖区：街道、社区/村、218 个网格单元、部门、每个角色一个演示账号。"""
+    from civicgrid.demo.district import build_demo, demo_logins, has_data, reset_database
+
+    if reset:
+        reset_database(engine())
+    with unit_of_work() as session:
+        if has_data(session):
+            if if_empty:
+                console.print("[dim]数据库已有数据，跳过演示数据生成[/]")
+                _print_logins(demo_logins())
+                return
+            raise ConflictError("数据库已有数据：如需重建演示数据请加 --reset", code="not_empty")
+        summary = build_demo(session, progress=console)
+    console.print(f"[green]演示辖区已生成[/]：{summary}")
+    _print_logins(demo_logins())
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    table = Table("角色", "用户名", "密码", title="演示账号（仅用于演示库）")
+    for role, username, password in logins:
+        table.add_row(role, username, password)
+    console.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,69 @@
+"""The web application: JSON API under /api, pages at /, assets under /static."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from civicgrid import migrate
+from civicgrid.api import errors, grid
+from civicgrid.db import make_engine, make_session_factory
+from civicgrid.settings import Settings, get_settings
+from civicgrid.web import pages
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.effective_database_url)
+    migrate.ensure_current(engine)
+    app = FastAPI(
+        title="civicgrid 网格化基层治理平台",
+        version="0.1.0",
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.read_sessions = make_session_factory(engine)
+    app.state.write_sessions = make_session_factory(engine, write=True)
+    errors.install(app)
+    app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
+    app.include_router(grid.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def _origin(url_template: str | None) -> str | None:
+    if not url_template:
+        return None
+    parts = urlsplit(url_template.replace("{s}", "a"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """No inline scripts, no framing, no MIME sniffing; map tiles only from the configured origin."""
+
+    def __init__(self, app: object, tile_origin: str | None) -> None:
+        super().__init__(app)  # type: ignore[arg-type]
+        images = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
+        self.policy = (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+        )
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", self.policy)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -1,0 +1,97 @@
+"""Browser tests: a real civicgrid server on a free port, driven through Playwright in Debian's chromium.
+
+Screenshots of the pages go to test-artifacts/screenshots/ (CI keeps them as artefacts).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from civicgrid import migrate
+from civicgrid.db import make_engine, make_session_factory, transaction
+from civicgrid.demo.district import build_demo
+from civicgrid.settings import Settings
+from civicgrid.web.app import create_app
+
+CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("CIVICGRID_ARTIFACTS", "test-artifacts")) / "screenshots"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: install Debian's chromium")
+        pytest.skip(f"browser tests skipped: {CHROMIUM} not installed (apt install chromium)")
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+    ]
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": flags}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The demo district on a fresh SQLite database, served by uvicorn in a background thread."""
+    var_dir = tmp_path_factory.mktemp("e2e-var")
+    settings = Settings(var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'civicgrid.db'}")
+    engine = make_engine(settings.effective_database_url)
+    migrate.upgrade(engine)
+    with transaction(make_session_factory(engine, write=True)) as session:
+        build_demo(session)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        pytest.fail("the civicgrid test server did not start")
+    yield base_url
+    server.should_exit = True
+    thread.join(timeout=10)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS

@@ -1,0 +1,208 @@
+"""The command line, end to end on a real database: exit codes and messages a person can act on."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from civicgrid.cli import app
+from civicgrid.settings import get_settings
+
+REAL = Path(__file__).parent / "data" / "real"
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    monkeypatch.setenv("CIVICGRID_DATABASE_URL", database_url)
+    monkeypatch.setenv("CIVICGRID_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
+
+
+def run(runner: CliRunner, *args: str, stdin: str | None = None) -> Result:
+    return runner.invoke(app, list(args), input=stdin, catch_exceptions=False)
+
+
+@pytest.fixture
+def migrated(cli: CliRunner) -> CliRunner:
+    result = run(cli, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    return cli
+
+
+@pytest.fixture
+def jimo(migrated: CliRunner) -> CliRunner:
+    assert (
+        run(
+            migrated, "grid", "import", "table", str(REAL / "villages_4districts_2021.csv"), "--root", "370215"
+        ).exit_code
+        == 0
+    )
+    result = run(
+        migrated,
+        "grid",
+        "import",
+        "geojson",
+        str(REAL / "370215_jimo_streets_osm.geojson"),
+        "--crs",
+        "wgs84",
+        "--within",
+        "370215",
+    )
+    assert result.exit_code == 0, result.output
+    return migrated
+
+
+def test_commands_refuse_an_unmigrated_database_with_the_fix(cli: CliRunner) -> None:
+    result = run(cli, "grid", "tree")
+    assert result.exit_code == 6
+    assert "civicgrid db upgrade" in result.output
+
+
+def test_db_upgrade_and_current(migrated: CliRunner) -> None:
+    assert "最新" in run(migrated, "db", "current").output
+    again = run(migrated, "db", "upgrade")
+    assert again.exit_code == 0
+
+
+def test_import_locate_check_export_on_real_jimo_data(jimo: CliRunner, tmp_path: Path) -> None:
+    tree = run(jimo, "grid", "tree", "--root", "370215", "--depth", "2")
+    assert "潮海街道" in tree.output
+    assert "通济新经济区" in tree.output
+    inside = run(jimo, "grid", "locate", "120.4535", "36.3887", "--crs", "wgs84")
+    assert inside.exit_code == 0
+    assert "即墨区" in inside.output
+    outside = run(jimo, "grid", "locate", "121.5", "36.0", "--crs", "wgs84")
+    assert outside.exit_code == 1
+    assert "不在任何网格内" in outside.output
+    assert "最近的网格" in outside.output
+    check = run(jimo, "grid", "check", "--root", "370215")
+    assert check.exit_code == 0, check.output
+    target = tmp_path / "grid.geojson"
+    exported = run(jimo, "grid", "export", "-o", str(target), "--level", "street")
+    assert exported.exit_code == 0
+    collection = json.loads(target.read_text("utf-8"))
+    assert len(collection["features"]) == 15
+    assert {f["properties"]["level"] for f in collection["features"]} == {"street"}
+
+
+def test_batch_locate_keeps_every_row_and_flags_the_ones_it_cannot_place(jimo: CliRunner, tmp_path: Path) -> None:
+    source = tmp_path / "points.csv"
+    source.write_text("id,lon,lat\n1,120.4535,36.3887\n2,121.5,36.0\n3,abc,36.0\n4,,\n", encoding="utf-8")
+    target = tmp_path / "out.csv"
+    result = run(jimo, "grid", "locate", "--input", str(source), "--output", str(target))
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(target.read_text("utf-8-sig").splitlines()))
+    assert [row["id"] for row in rows] == ["1", "2", "3", "4"]
+    assert rows[0]["status"] == "已定位"
+    assert rows[0]["grid_path"].startswith("山东省 › 青岛市 › 即墨区")
+    assert rows[1]["status"] == "网格外，待人工落图"
+    assert rows[1]["nearest_code"]
+    assert float(rows[1]["distance_m"]) > 0
+    assert rows[2]["status"] == rows[3]["status"] == "坐标无效"
+
+
+def test_a_bad_import_names_rows_exits_1_and_writes_nothing(migrated: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name\n370215,即墨区\n37021X,坏\n", encoding="utf-8")
+    result = run(migrated, "grid", "import", "table", str(bad))
+    assert result.exit_code == 1
+    assert "第3行" in result.output
+    assert "未写入任何数据" in result.output
+    assert "还没有网格" in run(migrated, "grid", "tree").output
+    kept = run(migrated, "grid", "import", "table", str(bad), "--keep-good")
+    assert kept.exit_code == 1
+    assert "已写入" in kept.output
+    assert "即墨区" in run(migrated, "grid", "tree").output
+
+
+def test_a_geojson_without_crs_is_refused_with_the_options(migrated: CliRunner, tmp_path: Path) -> None:
+    result = run(migrated, "grid", "import", "geojson", str(REAL / "370215_jimo_district_datav.geojson"), "--crs", "")
+    assert result.exit_code == 1
+    assert "wgs84" in result.output
+
+
+def test_generate_units_from_the_cli(migrated: CliRunner, tmp_path: Path) -> None:
+    table = tmp_path / "street.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n370215002009,泰山社区\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    boundaries = run(
+        migrated,
+        "grid",
+        "import",
+        "geojson",
+        str(REAL / "370215_jimo_streets_osm.geojson"),
+        "--crs",
+        "wgs84",
+        "--keep-good",
+    )
+    assert boundaries.exit_code == 1
+    assert "未匹配" in boundaries.output
+    no_boundary = run(migrated, "grid", "generate", "370215002009", "--count", "5")
+    assert no_boundary.exit_code == 1
+    assert "还没有边界" in no_boundary.output
+    has_children = run(migrated, "grid", "generate", "370215002", "--count", "12")
+    assert has_children.exit_code == 5
+    assert "已有1个下级" in has_children.output
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    table.write_text("code,name\n370215,即墨区\n370215001,环秀街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    run(
+        migrated,
+        "grid",
+        "import",
+        "geojson",
+        str(REAL / "370215_jimo_streets_osm.geojson"),
+        "--crs",
+        "wgs84",
+        "--keep-good",
+    )
+    generated = run(migrated, "grid", "generate", "370215001", "--count", "12")
+    assert generated.exit_code == 0
+    assert "已生成 12 个网格单元" in generated.output
+    assert "370215001012" in run(migrated, "grid", "tree", "--root", "370215001").output
+
+
+def test_users_departments_and_assignments(migrated: CliRunner) -> None:
+    assert run(migrated, "dept", "add", "CGJ", "--name", "区城市管理局").exit_code == 0
+    assert run(migrated, "dept", "add", "CGJ", "--name", "重复").exit_code == 5
+    added = run(
+        migrated,
+        "user",
+        "add",
+        "wanglei",
+        "--name",
+        "王磊",
+        "--role",
+        "dept_staff",
+        "--dept",
+        "CGJ",
+        "--password-stdin",
+        stdin="chengguan-2026\n",
+    )
+    assert added.exit_code == 0, added.output
+    weak = run(migrated, "user", "add", "weak", "--name", "弱", "--role", "resident", "--password-stdin", stdin="123\n")
+    assert weak.exit_code == 1
+    assert "至少8位" in weak.output
+    unknown_role = run(migrated, "user", "add", "x-user", "--name", "某", "--role", "king", "--no-password")
+    assert unknown_role.exit_code == 1
+    assert "未知角色" in unknown_role.output
+    listed = run(migrated, "user", "list")
+    assert "wanglei" in listed.output
+    assert "部门工作人员" in listed.output
+    assert run(migrated, "user", "disable", "wanglei", "--reason", "调岗").exit_code == 0
+    assert "停用" in run(migrated, "user", "list").output
+    assert run(migrated, "user", "disable", "ghost", "--reason", "x").exit_code == 3
+    assert "区城市管理局" in run(migrated, "dept", "list").output
+
+
+def test_serve_refuses_an_unmigrated_database(cli: CliRunner) -> None:
+    result = run(cli, "serve")
+    assert result.exit_code == 6
+    assert "civicgrid db upgrade" in result.output
