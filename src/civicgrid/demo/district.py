@@ -8,7 +8,6 @@ role. Everything is created through the domain services, so the demo exercises t
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -251,52 +250,24 @@ def _build_people(
         )
     people = iter(names.person_names(rng))
     assign(session, actor, units[0].code, "gridworker", GridDuty.GRID_WORKER)
-    created = len(DEMO_LOGINS)
-    for number, unit in enumerate(units[1:], start=2):
-        username = f"wgy{number:03d}"
-        create_user(
-            session,
-            actor,
-            username=username,
-            display_name=next(people),
-            roles=[Role.GRID_WORKER],
-            password=None,
-            department_code="HC",
-        )
-        assign(session, actor, unit.code, username, GridDuty.GRID_WORKER)
-        created += 1
-    for number, community in enumerate(settlements[MAIN_STREET], start=1):
-        username = f"wgz{number:02d}"
-        create_user(
-            session,
-            actor,
-            username=username,
-            display_name=next(people),
-            roles=[Role.GRID_WORKER],
-            password=None,
-            department_code="HC",
-        )
-        assign(session, actor, community.code, username, GridDuty.GRID_LEADER)
-        created += 1
-    created += _sink_cadres(session, actor, people, settlements[MAIN_STREET])
-    return created
-
-
-def _sink_cadres(session: Session, actor: Actor, people: Iterator[str], communities: list[GridNode]) -> int:
-    """Staff of the street's sections each take a community (机关干部下沉网格)."""
     sections = sorted(STREET_DEPARTMENTS - {"HC"})
-    created = 0
-    for number, community in enumerate(communities, start=1):
-        username = f"xc{number:02d}"
+    staff = [
+        (f"wgy{n:03d}", Role.GRID_WORKER, "HC", unit.code, GridDuty.GRID_WORKER)
+        for n, unit in enumerate(units[1:], start=2)
+    ]
+    for n, community in enumerate(settlements[MAIN_STREET], start=1):
+        staff.append((f"wgz{n:02d}", Role.GRID_WORKER, "HC", community.code, GridDuty.GRID_LEADER))
+        # Staff of the street's sections each take a community (机关干部下沉网格).
+        staff.append((f"xc{n:02d}", Role.DEPT_STAFF, sections[n % len(sections)], community.code, GridDuty.SUNK_CADRE))
+    for username, role, department, grid_code, duty in staff:
         create_user(
             session,
             actor,
             username=username,
             display_name=next(people),
-            roles=[Role.DEPT_STAFF],
+            roles=[role],
             password=None,
-            department_code=sections[number % len(sections)],
+            department_code=department,
         )
-        assign(session, actor, community.code, username, GridDuty.SUNK_CADRE)
-        created += 1
-    return created
+        assign(session, actor, grid_code, username, duty)
+    return len(DEMO_LOGINS) + len(staff)
