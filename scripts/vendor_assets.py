@@ -20,6 +20,8 @@ FILES = {
     "leaflet/dist/images": "leaflet/images",
     "htmx.org/dist/htmx.min.js": "htmx/htmx.min.js",
     "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
+    "swagger-ui-dist/swagger-ui-bundle.js": "swagger-ui/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui.css": "swagger-ui/swagger-ui.css",
 }
 
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
@@ -21,6 +25,12 @@ def test_migrations_reach_head_and_match_the_models(engine: Engine) -> None:
     migrate.ensure_current(engine)
     tables = set(inspect(engine).get_table_names())
     assert set(metadata.tables) <= tables
+
+
+def test_the_migrations_create_exactly_the_models_tables(engine: Engine) -> None:
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert differences == []
 
 
 def test_an_unmigrated_database_is_refused_with_the_command_to_run(tmp_path: object) -> None:
@@ -122,3 +132,47 @@ def test_counters_increment_and_tokens_never_repeat(session: Session) -> None:
     tokens = {counters.renew_token(session, "tok") for _ in range(20)}
     assert len(tokens) == 20
     assert counters.current(session, "tok") in tokens
+
+
+def test_a_unique_violation_surfaces_as_a_conflict_not_a_crash(engine: Engine) -> None:
+    writers = make_session_factory(engine, write=True)
+    try:
+        with pytest.raises(ConflictError) as caught, transaction(writers) as session:  # noqa: PT012
+            session.add(GridNode(code="110107", name="石景山区", level="district", depth=0))
+            session.flush()
+            session.add(GridNode(code="110107", name="石景山区（重复）", level="district", depth=0))
+            session.flush()
+        assert caught.value.code == "integrity_conflict"
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM grid_node WHERE code = '110107'"))
+
+
+def test_sqlite_writers_that_read_first_queue_instead_of_failing(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/queue.db")
+    migrate.upgrade(engine)
+    writers = make_session_factory(engine, write=True)
+    with transaction(writers) as setup:
+        setup.add(GridNode(code="110108", name="海淀区", level="district", depth=0))
+    first_has_read = threading.Event()
+    errors: list[Exception] = []
+
+    def rename(suffix: str, hold: float) -> None:
+        try:
+            with transaction(writers) as session:
+                node = session.execute(select(GridNode).where(GridNode.code == "110108")).scalar_one()
+                first_has_read.set()
+                time.sleep(hold)
+                node.name = node.name + suffix
+        except Exception as error:  # collected for the assertion below
+            errors.append(error)
+
+    first = threading.Thread(target=rename, args=("甲", 0.5))
+    first.start()
+    first_has_read.wait(5)
+    rename("乙", 0)  # starts while the first holds its transaction: must wait, then read the committed name
+    first.join()
+    assert errors == []
+    with make_session_factory(engine)() as check:
+        assert check.execute(select(GridNode.name).where(GridNode.code == "110108")).scalar_one() == "海淀区甲乙"
+    engine.dispose()

@@ -26,7 +26,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
-    actor_label: Mapped[str] = mapped_column(String(100))
+    actor_label: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32))
     object_key: Mapped[str] = mapped_column(String(64))

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -133,6 +133,9 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             yield session
     except StaleDataError as error:
         raise ConflictError("数据已被他人修改，请刷新后重试", code="stale_version") from error
+    except IntegrityError as error:
+        # Checks run before writing; a unique or foreign-key violation here means a concurrent writer won.
+        raise ConflictError("数据已被他人同时修改或创建，请刷新后重试", code="integrity_conflict") from error
     except OperationalError as error:
         if is_sqlite_busy(error):
             raise ConflictError("数据正被他人修改或系统繁忙，请稍后重试", code="busy") from error

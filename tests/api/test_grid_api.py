@@ -104,6 +104,17 @@ def test_levels_and_landing_page(client: TestClient) -> None:
 def test_without_a_public_map_anonymous_visitors_see_no_grid(database_url: str, tmp_path: Path) -> None:
     for client in _client(database_url, tmp_path, public=False):
         assert client.get("/api/v1/grid/geojson").json()["features"] == []
+        assert client.get("/api/v1/grid/levels").json() == []
+        assert "还没有网格数据" in client.get("/").text
         assert client.get("/api/v1/grid/nodes/370215").status_code == 404
         locate = client.get("/api/v1/grid/locate", params={"lon": 120.45, "lat": 36.39, "crs": "wgs84"})
         assert locate.status_code == 403
+
+
+def test_the_api_explorer_is_served_from_vendored_files(client: TestClient) -> None:
+    page = client.get("/api/docs")
+    assert page.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in page.text
+    assert "<script>" not in page.text  # no inline script: the CSP stays strict
+    assert client.get("/static/js/api-docs.js").status_code == 200
+    assert client.get("/api/openapi.json").json()["info"]["title"].startswith("civicgrid")

@@ -81,3 +81,25 @@ def test_the_map_page_fits_a_375px_phone(page: Page, demo_server: str, screensho
     expect(page.locator("#level-counts")).to_be_visible()
     page.screenshot(path=screenshots / "grid-map-375.png", full_page=True)
     assert errors == []
+
+
+def test_grid_names_in_tooltips_are_text_nodes_not_html(page: Page, demo_server: str) -> None:
+    _open_map(page, demo_server)
+    kinds = page.evaluate(
+        """() => {
+          const kinds = new Set();
+          window.civicgridMap.eachLayer((layer) => {
+            if (layer.getTooltip && layer.getTooltip()) { kinds.add(layer.getTooltip().getContent() instanceof Node); }
+          });
+          return Array.from(kinds);
+        }"""
+    )
+    assert kinds == [True]
+
+
+def test_the_api_explorer_renders_offline(page: Page, demo_server: str) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(demo_server + "/api/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("civicgrid", timeout=15_000)
+    assert errors == []

@@ -12,6 +12,7 @@ from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.models import GridNode
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
+from civicgrid.org.roles import Permission
 
 
 def _street(session: Session, system: Actor, suffix: str, geometry: Polygon | None) -> GridNode:
@@ -100,3 +101,24 @@ def test_invalid_stored_geometry_is_reported_and_repaired_only_with_fix_and_only
     again = check_grid(session, system, "370215")
     assert IssueKind.INVALID_GEOMETRY in {i.kind for i in again.issues if i.code == "370215002"}
     assert not any(i.code == "370215001" and i.kind is IssueKind.INVALID_GEOMETRY for i in again.issues)
+
+
+def test_a_scoped_checker_sees_no_false_gaps_and_misparented_nodes_are_reported(
+    session: Session, system: Actor, jimo_with_boundaries: ImportReport
+) -> None:
+    street_admin = Actor(
+        user_id=None,
+        username="a",
+        display_name="潮海管理员",
+        grid_codes=("370215002",),
+        permissions=frozenset(Permission),
+    )
+    assert check_grid(session, street_admin).problems == []
+    orphan = service.get_node(session, system, "370215002009")
+    orphan.parent_id = service.get_node(session, system, "370215").id  # as an old import might have left it
+    session.flush()
+    issues = check_grid(session, system).problems
+    assert {issue.kind for issue in issues} == {IssueKind.CODE_RULE}
+    misparented = next(issue for issue in issues if issue.code == "370215002009")
+    assert "370215002" in misparented.message  # where it belongs
+    assert any("长度不一致" in issue.message for issue in issues)  # and the district's children no longer match

@@ -7,7 +7,9 @@ import pytest
 from civicgrid.errors import InvalidInputError
 from civicgrid.grid.codes import (
     GridLevel,
+    implied_parent_code,
     nbs_code,
+    normalise_code,
     parse_level,
     significant_admin_code,
     unit_code,
@@ -36,7 +38,16 @@ def test_nbs_codes_normalise_to_their_significant_form(raw: str, code: str, leve
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [("37021５", "数字"), ("3702150", "长度"), ("370215000", "全为0"), ("abc", "数字"), ("", "数字"), ("00", "全为0")],
+    [
+        ("37021５", "数字"),
+        ("3702150", "长度"),
+        ("370215000", "全为0"),
+        ("abc", "数字"),
+        ("", "数字"),
+        ("00", "全为0"),
+        ("370215000009", "全为0"),  # a community under an all-zero street segment
+        ("370015", "全为0"),
+    ],
 )
 def test_bad_nbs_codes_are_refused_with_a_reason(raw: str, reason: str) -> None:
     with pytest.raises(InvalidInputError, match=reason):
@@ -64,7 +75,16 @@ def test_a_child_must_extend_its_parent_and_sit_below_it() -> None:
 
 
 def test_unit_codes_use_the_configured_suffix_and_may_nest() -> None:
-    assert unit_code("370215002009", 7, 3) == "370215002009007"
+    assert unit_code("370215002009", GridLevel.COMMUNITY, 7, 3) == "370215002009007"
+    # Under a street or a district the base is the 12-digit padded code: a unit never looks like a community.
+    assert unit_code("370215002", GridLevel.STREET, 1, 3) == "370215002000001"
+    assert unit_code("370215", GridLevel.DISTRICT, 12, 3) == "370215000000012"
+    with pytest.raises(InvalidInputError, match="没有延续"):
+        validate_node_code(
+            "370215002001", GridLevel.UNIT, parent_code="370215002", parent_level=GridLevel.STREET, unit_code_digits=3
+        )
+    with pytest.raises(InvalidInputError, match="必须挂在"):
+        validate_node_code("3", GridLevel.UNIT, parent_code=None, parent_level=None, unit_code_digits=3)
     assert (
         validate_node_code(
             "370215002009007",
@@ -102,7 +122,7 @@ def test_unit_codes_use_the_configured_suffix_and_may_nest() -> None:
             unit_code_digits=3,
         )
     with pytest.raises(InvalidInputError, match="超出"):
-        unit_code("370215002009", 1000, 3)
+        unit_code("370215002009", GridLevel.COMMUNITY, 1000, 3)
 
 
 def test_levels_parse_from_english_and_chinese() -> None:
@@ -134,3 +154,15 @@ def test_name_keys_keep_distinct_places_apart_and_never_empty_a_name() -> None:
     assert name_key("社区") == "社区"
     assert name_key("新区") == "新区"
     assert name_key("天合光伏产业园社区") == "天合光伏产业园"
+
+
+def test_codes_normalise_and_imply_their_parent() -> None:
+    assert normalise_code(" 370215002000 ") == "370215002"
+    assert normalise_code("370215002009001") == "370215002009001"
+    with pytest.raises(InvalidInputError):
+        normalise_code("37-02")
+    assert implied_parent_code("370215002009", GridLevel.COMMUNITY, 3) == "370215002"
+    assert implied_parent_code("370215002009001", GridLevel.UNIT, 3) == "370215002009"
+    assert implied_parent_code("370215002000001", GridLevel.UNIT, 3) == "370215002"
+    assert implied_parent_code("370215002009001007", GridLevel.UNIT, 3) == "370215002009001"
+    assert implied_parent_code("37", GridLevel.PROVINCE, 3) is None

@@ -60,8 +60,9 @@ def test_generation_refuses_what_would_lose_data(session: Session, system: Actor
     with pytest.raises(InvalidInputError, match="还没有边界"):
         generate_units(session, system, CHAOHAI, 10)
     service.set_geometry(session, system, service.get_node(session, system, CHAOHAI), box(120.4, 36.3, 120.5, 36.4))
-    with pytest.raises(InvalidInputError, match="名称模板"):
-        generate_units(session, system, CHAOHAI, 10, name_template="{street}-{n}")
+    for template in ("{street}-{n}", "{number:>9999999999}", "{parent.__class__}", "{parent}网格", "{number!r}"):
+        with pytest.raises(InvalidInputError, match="名称模板"):
+            generate_units(session, system, CHAOHAI, 10, name_template=template)
     with pytest.raises(InvalidInputError, match="最多999"):
         generate_units(session, system, CHAOHAI, 1000)
     generate_units(session, system, CHAOHAI, 10)
@@ -71,7 +72,7 @@ def test_generation_refuses_what_would_lose_data(session: Session, system: Actor
     assert len(replaced) == 12
     create_user(session, system, username="liufang", display_name="刘芳", roles=[Role.GRID_WORKER], password=None)
     service.assign(session, system, replaced[0].code, "liufang", GridDuty.GRID_WORKER)
-    with pytest.raises(ConflictError, match="已分配人员"):
+    with pytest.raises(ConflictError, match="人员分配1项"):
         generate_units(session, system, CHAOHAI, 8, replace=True)
     assert len(service.list_nodes(session, system, root_code=CHAOHAI, levels=[GridLevel.UNIT])) == 12
     reader = Actor(

@@ -265,3 +265,39 @@ def test_boundaries_outside_the_importers_scope_are_rejected(
     rejected = {item.code for item in report.rejected}
     assert rejected <= {"out_of_scope", "unmatched"}
     assert "out_of_scope" in rejected
+
+
+def test_nodes_a_feature_would_create_are_checked_before_anything_is_written(
+    session: Session, system: Actor, jimo_tree: ImportReport
+) -> None:
+    good = _feature(mapping(box(120.440, 36.380, 120.445, 36.385)), grid_code="370215002009001", 网格名称="一网格")
+    skipping = _feature(mapping(box(120.445, 36.380, 120.450, 36.385)), grid_code="370215002999001", 网格名称="无上级")
+    too_long = _feature(mapping(box(120.450, 36.380, 120.455, 36.385)), grid_code="3702150020090002", 网格名称="长码")
+    existing = _feature(mapping(box(120.3, 36.3, 120.7, 36.7)), grid_code="370215002", 网格名称="潮海街道")
+    options = BoundaryOptions(crs="wgs84", create_missing=True, level=GridLevel.UNIT, keep_good=True)
+    report = import_boundaries(
+        session, system, _collection(good, skipping, too_long, existing), source="units", options=options
+    )
+    codes = {item.index: item.code for item in report.rejected}
+    assert codes == {2: "code_not_extending_parent", 3: "invalid_code_length", 4: "outside_filter"}
+    assert report.applied
+    assert report.created == ["370215002009001"]
+
+
+def test_an_empty_collection_is_refused_and_heights_are_dropped(
+    session: Session, system: Actor, jimo_tree: ImportReport
+) -> None:
+    with pytest.raises(InvalidInputError, match="没有任何要素"):
+        import_boundaries(session, system, _collection(), source="x", options=BoundaryOptions(crs="wgs84"))
+    ring = [[120.44, 36.38, 5.0], [120.45, 36.38, 5.0], [120.45, 36.39, 5.0], [120.44, 36.38, 5.0]]
+    report = import_boundaries(
+        session,
+        system,
+        _collection(_feature({"type": "Polygon", "coordinates": [ring]}, name="潮海街道")),
+        source="z",
+        options=BoundaryOptions(crs="wgs84"),
+    )
+    assert report.updated == ["370215002"]
+    stored = service.node_geometry(service.get_node(session, system, "370215002"))
+    assert stored is not None
+    assert not stored.has_z

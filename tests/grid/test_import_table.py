@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.audit import AuditEntry
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
+from civicgrid.grid.check import check_grid
 from civicgrid.grid.import_table import import_division_table
 from civicgrid.grid.models import GridNode
 from civicgrid.importing import read_text_file
@@ -90,18 +91,23 @@ def test_bad_rows_are_named_and_nothing_is_written(session: Session, system: Act
         "370215,即墨区\n"  # row 2 fine
         "37021500X,坏代码\n"  # row 3: not digits
         "3702150021,十位代码\n"  # row 4: wrong length
-        "370215002,潮海街道\n"  # row 5 fine
-        "370215002,另一个名字\n"  # row 6: same code, other name
-        "370216001,别的区的街道\n"  # row 7: parent 370216 missing while 3702.. unknown -> root? no: 370215 sibling
+        "370215002,潮海街道\n"  # row 5: same code as row 6 with another name — which is right? both refused
+        "370215002,另一个名字\n"  # row 6
+        "370215003,通济街道\n"  # row 7 fine
         ",无代码\n"  # row 8
+        "370215000009,坏社区\n"  # row 9: all-zero street segment
+        "3,孤立网格,\n"  # row 10: a code of no administrative length
     )
     report = import_division_table(session, system, text, source="bad.csv")
     rows = {item.index: item for item in report.rejected}
-    assert set(rows) == {3, 4, 6, 8}
+    assert set(rows) == {3, 4, 5, 6, 8, 9, 10}
     assert "只能由数字组成" in rows[3].reason
     assert "长度" in rows[4].reason
-    assert "第5行" in rows[6].reason
-    assert rows[6].code == "duplicate_code"
+    assert rows[5].code == rows[6].code == "duplicate_code"
+    assert "潮海街道" in rows[6].reason
+    assert "另一个名字" in rows[5].reason
+    assert "全为0" in rows[9].reason
+    assert report.created == []
     assert not report.applied
     assert _count(session) == 0
     assert "未写入任何数据" in report.summary()
@@ -168,3 +174,35 @@ def test_rows_outside_the_importers_scope_are_rejected(session: Session, system:
         session, street_admin, "code,name\n370215002,潮海街道\n370216001,外区街道\n", source="scoped"
     )
     assert [(item.index, item.code) for item in report.rejected] == [(3, "out_of_scope")]
+
+
+def test_a_district_imported_before_its_city_is_adopted_when_the_city_comes(session: Session, system: Actor) -> None:
+    import_division_table(session, system, "code,name\n370215,即墨区\n370215002,潮海街道\n", source="first")
+    assert _node(session, "370215").parent_id is None
+    report = import_division_table(session, system, "code,name\n37,山东省\n3702,青岛市\n", source="later")
+    assert report.applied
+    session.expire_all()
+    district = _node(session, "370215")
+    assert district.parent is not None
+    assert district.parent.code == "3702"
+    assert district.depth == 2
+    assert _node(session, "370215002").depth == 3
+    assert check_grid(session, system).problems == []
+
+
+def test_a_scoped_admin_can_reimport_her_whole_district_file(session: Session, system: Actor, real_data: Path) -> None:
+    text = read_text_file(real_data / "villages_4districts_2021.csv")
+    import_division_table(session, system, text, source="villages", root_code="370215")
+    district_admin = Actor(
+        user_id=None, username="a", display_name="区管理员", grid_codes=("370215",), permissions=frozenset(Permission)
+    )
+    again = import_division_table(session, district_admin, text, source="villages", root_code="370215")
+    assert again.rejected == []
+    assert len(again.unchanged) == 1 + 1 + 1 + 17 + 197  # province, city, district, towns, villages
+    renamed = import_division_table(session, district_admin, "code,name\n3702,青岛（改名）\n", source="rename-above")
+    assert [item.code for item in renamed.rejected] == ["out_of_scope"]
+
+
+def test_unit_grids_need_their_parent(session: Session, system: Actor) -> None:
+    report = import_division_table(session, system, "code,name,level\n370215002009001,网格,网格\n", source="x")
+    assert [item.code for item in report.rejected] == ["parent_not_found"]

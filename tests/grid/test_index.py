@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import box
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from civicgrid.db import make_session_factory
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
 from civicgrid.geo.coords import CRS, wgs84_to_gcj02
 from civicgrid.grid import service
@@ -12,6 +15,7 @@ from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.index import grid_index, locate, node_path
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
+from civicgrid.org.roles import Permission
 
 INSIDE_CHAOHAI = (120.4535, 36.3887)  # a point in 潮海街道 (WGS-84)
 
@@ -76,3 +80,40 @@ def test_bad_coordinates_and_missing_permission_are_refused(
     nobody = Actor(user_id=None, username="anon", display_name="访客")
     with pytest.raises(PermissionDeniedError):
         locate(session, nobody, 120.45, 36.39, CRS.WGS84)
+
+
+def test_a_scoped_reader_learns_no_more_than_her_view(
+    session: Session, system: Actor, jimo_with_boundaries: ImportReport
+) -> None:
+    huanxiu = service.node_geometry(service.get_node(session, system, "370215001"))
+    assert huanxiu is not None
+    point = huanxiu.representative_point()
+    chaohai_worker = Actor(
+        user_id=None,
+        username="w",
+        display_name="潮海网格员",
+        grid_codes=("370215002",),
+        permissions=frozenset({Permission.GRID_READ}),
+    )
+    found = locate(session, chaohai_worker, point.x, point.y, CRS.WGS84)
+    assert found.node is not None
+    assert found.node.code == "370215"  # the district above her street, not the neighbouring street
+    assert [ref.code for ref in found.path] == ["37", "3702", "370215"]
+    assert locate(session, system, point.x, point.y, CRS.WGS84).node.code == "370215001"  # type: ignore[union-attr]
+
+
+def test_an_index_built_inside_a_rolled_back_transaction_is_never_served_for_other_data(engine: Engine) -> None:
+    factory = make_session_factory(engine, write=True)
+    system = Actor.system("测试")
+    for code, name in (("110109", "门头沟区"), ("110111", "房山区")):
+        session = factory()
+        try:
+            service.create_node(
+                session, system, code=code, name=name, level=GridLevel.DISTRICT, geometry=box(116.0, 39.8, 116.1, 39.9)
+            )
+            found = grid_index(session).locate_wgs84(116.05, 39.85)
+            assert found.node is not None
+            assert found.node.code == code  # a revision counter would have served the first index here
+        finally:
+            session.rollback()
+            session.close()

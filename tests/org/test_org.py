@@ -13,7 +13,7 @@ from civicgrid.grid.models import GridDuty
 from civicgrid.grid.service import assign, create_node
 from civicgrid.org import service
 from civicgrid.org.actor import ALL_GRIDS, Actor, minimal_roots
-from civicgrid.org.models import DepartmentKind, User
+from civicgrid.org.models import ApiToken, DepartmentKind, User, UserGridScope
 from civicgrid.org.passwords import verify_password
 from civicgrid.org.roles import Permission, Role
 
@@ -140,13 +140,8 @@ def test_actor_scope_combines_explicit_scopes_assignments_and_department_subtree
     assert not actor.has(Permission.GRID_MANAGE)
 
 
-def test_an_admin_without_scope_administers_everything_a_scoped_admin_does_not(
-    session: Session, system: Actor, grid: None
-) -> None:
-    root_admin = service.create_user(
-        session, system, username="root", display_name="管理员", roles=[Role.ADMIN], password="admin-2026"
-    )
-    street_admin = service.create_user(
+def _street_admin(session: Session, system: Actor) -> Actor:
+    user = service.create_user(
         session,
         system,
         username="chaohai",
@@ -155,8 +150,27 @@ def test_an_admin_without_scope_administers_everything_a_scoped_admin_does_not(
         password="admin-2026",
         grid_codes=["370215002"],
     )
-    assert service.actor_for(session, root_admin).grid_codes == ALL_GRIDS
-    scoped = service.actor_for(session, street_admin)
+    return service.actor_for(session, user)
+
+
+def test_all_grids_is_granted_explicitly_and_an_empty_scope_means_nothing(
+    session: Session, system: Actor, grid: None
+) -> None:
+    root = service.create_user(
+        session,
+        system,
+        username="root",
+        display_name="管理员",
+        roles=[Role.ADMIN],
+        password="admin-2026",
+        all_grids=True,
+    )
+    bare = service.create_user(
+        session, system, username="bare", display_name="无范围管理员", roles=[Role.ADMIN], password="admin-2026"
+    )
+    assert service.actor_for(session, root).grid_codes == ALL_GRIDS
+    assert service.actor_for(session, bare).grid_codes == ()
+    scoped = _street_admin(session, system)
     assert scoped.grid_codes == ("370215002",)
     with pytest.raises(PermissionDeniedError, match="管辖范围"):
         create_node(
@@ -167,6 +181,72 @@ def test_an_admin_without_scope_administers_everything_a_scoped_admin_does_not(
     )
 
 
+def test_a_scoped_admin_cannot_widen_her_own_rights(session: Session, system: Actor, grid: None) -> None:
+    scoped = _street_admin(session, system)
+    with pytest.raises(PermissionDeniedError, match="全部网格"):
+        service.create_user(
+            session, scoped, username="evil", display_name="某", roles=[Role.ADMIN], password=None, all_grids=True
+        )
+    with pytest.raises(PermissionDeniedError, match="本辖区"):
+        service.create_user(session, scoped, username="evil", display_name="某", roles=[Role.ADMIN], password=None)
+    with pytest.raises(PermissionDeniedError, match="管辖范围"):
+        service.create_user(
+            session,
+            scoped,
+            username="evil",
+            display_name="某",
+            roles=[Role.ADMIN],
+            password=None,
+            grid_codes=["370215"],
+        )
+    with pytest.raises(PermissionDeniedError):
+        service.create_department(session, scoped, code="X", name="某部门", kind=DepartmentKind.STREET_SECTION)
+    # Unassigning herself from her last grid leaves her with nothing, not with everything.
+    session.execute(UserGridScope.__table__.delete())
+    user = service.get_user(session, "chaohai")
+    assert service.actor_for(session, user).grid_codes == ()
+
+
+def test_scoped_admins_manage_only_their_own_people(session: Session, system: Actor, grid: None) -> None:
+    scoped = _street_admin(session, system)
+    service.create_user(
+        session,
+        system,
+        username="inside",
+        display_name="本街网格员",
+        roles=[Role.GRID_WORKER],
+        password="wangge-2026",
+        grid_codes=["370215002009"],
+    )
+    service.create_user(
+        session,
+        system,
+        username="outside",
+        display_name="外街网格员",
+        roles=[Role.GRID_WORKER],
+        password="wangge-2026",
+        grid_codes=["370215001"],
+    )
+    service.create_user(
+        session,
+        system,
+        username="boss",
+        display_name="全区管理员",
+        roles=[Role.ADMIN],
+        password="admin-2026",
+        all_grids=True,
+    )
+    service.set_password(session, scoped, "inside", "new-pass-2026")
+    service.disable_user(session, scoped, "inside", "调岗")
+    for username in ("outside", "boss"):
+        with pytest.raises(PermissionDeniedError, match="管辖范围"):
+            service.set_password(session, scoped, username, "taken-over-2026")
+        with pytest.raises(PermissionDeniedError, match="管辖范围"):
+            service.disable_user(session, scoped, username, "夺权")
+        with pytest.raises(PermissionDeniedError, match="管辖范围"):
+            service.create_api_token(session, scoped, username, "后门")
+
+
 def test_only_user_managers_create_users_and_nobody_disables_themselves(session: Session, system: Actor) -> None:
     leader = Actor.for_user(
         user_id=1, username="leader", display_name="领导", roles=[Role.LEADER], grid_codes=[], department_ids=[]
@@ -174,13 +254,43 @@ def test_only_user_managers_create_users_and_nobody_disables_themselves(session:
     with pytest.raises(PermissionDeniedError, match="无权创建用户"):
         service.create_user(session, leader, username="abc", display_name="某", roles=[Role.RESIDENT], password=None)
     admin_user = service.create_user(
-        session, system, username="adm", display_name="管理员", roles=[Role.ADMIN], password="admin-2026"
+        session,
+        system,
+        username="adm",
+        display_name="管理员",
+        roles=[Role.ADMIN],
+        password="admin-2026",
+        all_grids=True,
     )
     admin = service.actor_for(session, admin_user)
     with pytest.raises(InvalidInputError, match="自己"):
         service.disable_user(session, admin, "adm", "离职")
     with pytest.raises(InvalidInputError, match="原因"):
         service.disable_user(session, system, "adm", "  ")
+
+
+def test_api_tokens_stand_for_their_user_until_revoked(session: Session, system: Actor, grid: None) -> None:
+    service.create_user(
+        session,
+        system,
+        username="hotline-system",
+        display_name="热线对接",
+        roles=[Role.HOTLINE_OPERATOR],
+        password=None,
+        grid_codes=["370215"],
+    )
+    token = service.create_api_token(session, system, "hotline-system", "12345对接")
+    assert token.startswith("cg_")
+    actor = service.actor_for_token(session, token)
+    assert actor.username == "hotline-system"
+    assert actor.grid_codes == ("370215",)
+    stored = session.execute(select(ApiToken.token_sha256)).scalar_one()
+    assert token not in stored
+    with pytest.raises(service.SignInRefusedError):
+        service.actor_for_token(session, token + "x")
+    assert service.revoke_api_tokens(session, system, "hotline-system") == 1
+    with pytest.raises(service.SignInRefusedError, match="吊销"):
+        service.actor_for_token(session, token)
 
 
 def test_disabled_users_get_no_actor(session: Session, system: Actor) -> None:

@@ -73,13 +73,13 @@ def engine() -> Engine:
 
 
 @contextmanager
-def unit_of_work(*, migrated: bool = True) -> Iterator[Session]:
-    """One transaction for the command; the database must be at the current schema unless told otherwise."""
+def unit_of_work(*, write: bool = True) -> Iterator[Session]:
+    """One transaction for the command, on a database at the current schema. Read-only commands pass
+    ``write=False`` so they do not queue behind a long import on SQLite."""
     db = engine()
     try:
-        if migrated:
-            migrate.ensure_current(db)
-        with transaction(make_session_factory(db, write=True)) as session:
+        migrate.ensure_current(db)
+        with transaction(make_session_factory(db, write=write)) as session:
             yield session
     finally:
         db.dispose()

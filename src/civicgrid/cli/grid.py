@@ -15,19 +15,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.tree import Tree
 
-from civicgrid.cli.common import EXIT_REJECTED, console, finish_import, handle_errors, operator, unit_of_work
+from civicgrid.cli.common import (
+    EXIT_REJECTED,
+    console,
+    finish_import,
+    handle_errors,
+    operator,
+    print_report,
+    unit_of_work,
+)
 from civicgrid.errors import InvalidInputError
 from civicgrid.geo.coords import CRS, parse_crs, to_wgs84
 from civicgrid.grid import service
 from civicgrid.grid.check import check_grid
-from civicgrid.grid.codes import GridLevel, parse_level
+from civicgrid.grid.codes import GridLevel, normalise_code, parse_level
 from civicgrid.grid.export import export_geojson
 from civicgrid.grid.generate import DEFAULT_NAME_TEMPLATE, generate_units
 from civicgrid.grid.import_boundaries import BoundaryOptions, import_boundaries
 from civicgrid.grid.import_table import import_division_table
 from civicgrid.grid.index import GridIndex, grid_index, locate
 from civicgrid.grid.models import GridDuty
-from civicgrid.importing import read_text_file
+from civicgrid.importing import ImportReport, read_text_file
 
 app = typer.Typer(help="网格：导入、生成、检查、导出、定位与人员分配", no_args_is_help=True)
 import_app = typer.Typer(help="导入网格树（区划代码表）或边界（GeoJSON）", no_args_is_help=True)
@@ -44,31 +52,39 @@ def _levels(values: list[str] | None) -> list[GridLevel] | None:
 @import_app.command("table")
 @handle_errors
 def import_table(
-    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="一个或多个 CSV 文件")],
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="一个或多个 CSV 文件，按顺序导入")],
     root: Annotated[str | None, typer.Option(help="只导入此区划代码之下（含其上级链），如 370215")] = None,
     keep_good: KeepGood = False,
 ) -> None:
-    """从国家统计局区划代码表或网格清单（代码、名称、上级代码、层级）导入网格树。"""
-    text = _concatenate_tables(files)
-    with unit_of_work() as session:
-        report = import_division_table(
-            session, operator(), text, source=", ".join(f.name for f in files), root_code=root, keep_good=keep_good
-        )
-    finish_import(report)
+    """从国家统计局区划代码表或网格清单（代码、名称、上级代码、层级）导入网格树。
+
+    多个文件在同一个事务中依次导入：任何一个文件有被拒绝的行时（且未选 --keep-good），全部不写入。
+    """
+    root_code = normalise_code(root) if root else None
+    reports: list[ImportReport] = []
+    try:
+        with unit_of_work() as session:
+            for path in files:
+                report = import_division_table(
+                    session,
+                    operator(),
+                    read_text_file(path),
+                    source=path.name,
+                    root_code=root_code,
+                    keep_good=keep_good,
+                )
+                reports.append(report)
+                print_report(report)
+            if any(report.rejected for report in reports) and not keep_good:
+                raise _NothingWrittenError
+    except _NothingWrittenError:
+        console.print("[red]有被拒绝的行：所有文件均未写入[/]")
+    if any(report.rejected for report in reports):
+        raise typer.Exit(EXIT_REJECTED)
 
 
-def _concatenate_tables(files: list[Path]) -> str:
-    """Several files of different layouts are imported one after another in one transaction."""
-    texts = [read_text_file(path) for path in files]
-    headers = {text.splitlines()[0].strip() if text else "" for text in texts}
-    if len(headers) > 1:
-        raise InvalidInputError(
-            "多个文件的表头不同：请分别导入（先导入上级文件）",
-            code="mixed_layouts",
-            detail={"headers": sorted(headers)},
-        )
-    first, *rest = texts
-    return first + "".join("\n" + "\n".join(text.splitlines()[1:]) for text in rest)
+class _NothingWrittenError(Exception):
+    """Leave the transaction without writing (all files or none)."""
 
 
 @import_app.command("geojson")
@@ -87,7 +103,7 @@ def import_geojson(
     """导入边界并按代码或名称匹配到网格节点；报告未匹配的要素和仍缺边界的节点。"""
     options = BoundaryOptions(
         crs=crs,
-        within_code=within,
+        within_code=normalise_code(within) if within else None,
         level=parse_level(level) if level else None,
         code_property=code_property,
         name_property=name_property,
@@ -110,7 +126,9 @@ def generate(
 ) -> None:
     """把街道或社区的边界划分为面积大致相等的网格单元（按从北到南、从西到东编号）。"""
     with console.status(f"正在划分 {count} 个网格单元…"), unit_of_work() as session:
-        created = generate_units(session, operator(), parent, count, name_template=name_template, replace=replace)
+        created = generate_units(
+            session, operator(), normalise_code(parent), count, name_template=name_template, replace=replace
+        )
         first, last = created[0].code, created[-1].code
     console.print(f"[green]已生成 {len(created)} 个网格单元：{first} … {last}[/]")
 
@@ -123,8 +141,8 @@ def check(
     fix: Annotated[bool, typer.Option(help="安全修复无效几何并写回")] = False,
 ) -> None:
     """检查：代码规则、无效几何、超出上级、同级重叠、上级内空隙、缺少边界。"""
-    with console.status("正在检查网格…"), unit_of_work() as session:
-        report = check_grid(session, operator(), root, tolerance_m=tolerance, fix=fix)
+    with console.status("正在检查网格…"), unit_of_work(write=fix) as session:
+        report = check_grid(session, operator(), normalise_code(root) if root else None, tolerance_m=tolerance, fix=fix)
     table = Table("类型", "网格", "说明", title=f"检查了 {report.nodes_checked} 个节点（容差 {tolerance:g} 米）")
     for issue in report.issues:
         table.add_row(issue.kind.label, f"{issue.name}({issue.code})", issue.message)
@@ -142,8 +160,14 @@ def export(
     crs: Annotated[str, typer.Option(help="输出坐标系 wgs84 | gcj02 | bd09")] = "wgs84",
 ) -> None:
     """导出为 GeoJSON（默认 WGS-84）。"""
-    with unit_of_work() as session:
-        collection = export_geojson(session, operator(), root_code=root, levels=_levels(level), crs=parse_crs(crs))
+    with unit_of_work(write=False) as session:
+        collection = export_geojson(
+            session,
+            operator(),
+            root_code=normalise_code(root) if root else None,
+            levels=_levels(level),
+            crs=parse_crs(crs),
+        )
     text = json.dumps(collection, ensure_ascii=False)
     if str(output) == "-":
         sys.stdout.write(text + "\n")
@@ -172,7 +196,7 @@ def locate_command(
         return
     if lon is None or lat is None:
         raise InvalidInputError("请给出经度和纬度，或用 --input 批量定位", code="point_required")
-    with unit_of_work() as session:
+    with unit_of_work(write=False) as session:
         found = locate(session, operator(), lon, lat, coordinate_system)
     if found.node is None:
         nearest = ""
@@ -192,7 +216,7 @@ def _locate_file(source: Path, target: Path, crs: CRS, lon_column: str, lat_colu
             f"找不到经纬度列“{lon_column}”“{lat_column}”，现有列：{', '.join(rows[0])}", code="missing_columns"
         )
     lons, lats, bad = _coordinates(rows, lon_column, lat_column)
-    with unit_of_work() as session:
+    with unit_of_work(write=False) as session:
         index = grid_index(session)
     chunk = 100_000
     node_ids = np.full(len(rows), -1, dtype=np.int64)
@@ -269,8 +293,8 @@ def tree(
     depth: Annotated[int, typer.Option(help="显示几层")] = 3,
 ) -> None:
     """以树形显示网格（含是否有边界、人员数）。"""
-    with unit_of_work() as session:
-        nodes = service.list_nodes(session, operator(), root_code=root)
+    with unit_of_work(write=False) as session:
+        nodes = service.list_nodes(session, operator(), root_code=normalise_code(root) if root else None)
     if not nodes:
         console.print("[yellow]还没有网格：先运行 civicgrid grid import table …[/]")
         return
@@ -300,7 +324,7 @@ def assign(
 ) -> None:
     """把人员分配到网格（网格员、网格长或下沉干部）。"""
     with unit_of_work() as session:
-        service.assign(session, operator(), code, username, duty)
+        service.assign(session, operator(), normalise_code(code), username, duty)
     console.print(f"[green]已将 {username} 分配到 {code}（{duty.label}）[/]")
 
 
@@ -309,7 +333,7 @@ def assign(
 def unassign(code: str, username: str) -> None:
     """撤销人员在网格上的分配。"""
     with unit_of_work() as session:
-        removed = service.unassign(session, operator(), code, username)
+        removed = service.unassign(session, operator(), normalise_code(code), username)
     if not removed:
         raise InvalidInputError(f"{username} 没有分配在 {code}", code="not_assigned")
     console.print(f"[green]已撤销 {removed} 项分配[/]")

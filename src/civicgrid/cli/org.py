@@ -12,6 +12,7 @@ from rich.tree import Tree
 
 from civicgrid.cli.common import console, handle_errors, operator, unit_of_work
 from civicgrid.errors import InvalidInputError
+from civicgrid.grid.codes import normalise_code
 from civicgrid.org import service
 from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role, parse_role
@@ -40,6 +41,7 @@ def add_user(
     grid: Annotated[list[str] | None, typer.Option(help="管辖网格代码，可重复")] = None,
     password_stdin: Annotated[bool, typer.Option(help="从标准输入读取密码（脚本用）")] = False,
     no_password: Annotated[bool, typer.Option(help="暂不设密码（账号不能登录）")] = False,
+    all_grids: Annotated[bool, typer.Option(help="管辖全部网格（如全区系统管理员）")] = False,
 ) -> None:
     """新增用户；密码交互输入，不会出现在命令行或日志中。"""
     roles = [parse_role(value) for value in role]
@@ -53,7 +55,8 @@ def add_user(
             roles=roles,
             password=password,
             department_code=dept,
-            grid_codes=grid or [],
+            grid_codes=[normalise_code(code) for code in grid or []],
+            all_grids=all_grids,
         )
         labels = "、".join(r.label for r in sorted(user.roles))
     console.print(f"[green]已创建用户 {user.username}（{user.display_name}，{labels}）[/]")
@@ -94,7 +97,7 @@ def set_password(
 @handle_errors
 def list_users() -> None:
     """列出用户。"""
-    with unit_of_work() as session:
+    with unit_of_work(write=False) as session:
         users = service.list_users(session, operator())
         table = Table("用户名", "姓名", "角色", "部门", "状态")
         for user in users:
@@ -129,7 +132,7 @@ def add_department(
 @handle_errors
 def list_departments() -> None:
     """以树形列出部门。"""
-    with unit_of_work() as session:
+    with unit_of_work(write=False) as session:
         departments = service.list_departments(session, operator())
         branches: dict[int, Tree] = {}
         root = Tree("部门")
@@ -138,3 +141,21 @@ def list_departments() -> None:
             parent = branches.get(department.parent_id) if department.parent_id else None
             branches[department.id] = (parent or root).add(label)
     console.print(root)
+
+
+@user_app.command("token")
+@handle_errors
+def create_token(username: str, name: Annotated[str, typer.Option("--name", help="用途，如“12345热线对接”")]) -> None:
+    """为用户签发接口令牌（Authorization: Bearer …）。令牌只显示这一次。"""
+    with unit_of_work() as session:
+        token = service.create_api_token(session, operator(), username, name)
+    console.print(f"[green]已签发令牌[/]（只显示一次，请妥善保存）：\n{token}")
+
+
+@user_app.command("revoke-tokens")
+@handle_errors
+def revoke_tokens(username: str) -> None:
+    """吊销用户的全部接口令牌。"""
+    with unit_of_work() as session:
+        count = service.revoke_api_tokens(session, operator(), username)
+    console.print(f"[green]已吊销 {count} 个令牌[/]")

@@ -95,12 +95,31 @@ def check_grid(
         if node.parent_id is not None:
             children[node.parent_id].append(node)
     by_id = {node.id: node for node in nodes}
+    _check_tree_follows_codes(nodes, by_id, report)
     for parent_id, kids in children.items():
         _check_codes(by_id.get(parent_id), kids, report)
         parent = by_id.get(parent_id)
-        if parent is not None:
+        # Only whole families: an actor who sees a parent only as the path above her grids sees one child of it.
+        if parent is not None and actor.covers_grid(parent.code):
             _check_family(parent, kids, geometries, tolerance_m, report)
     return report
+
+
+def _check_tree_follows_codes(nodes: list[GridNode], by_id: dict[int, GridNode], report: CheckReport) -> None:
+    """Each node's parent must be the longest existing code it extends; unit grids never stand alone."""
+    codes = {node.code for node in nodes}
+    for node in nodes:
+        expected = next((node.code[:n] for n in range(len(node.code) - 1, 0, -1) if node.code[:n] in codes), None)
+        parent = by_id.get(node.parent_id) if node.parent_id else None
+        actual = parent.code if parent else None
+        if node.parent_id is not None and parent is None:
+            continue  # the parent is outside this check's view
+        if expected != actual:
+            where = f"“{expected}”之下" if expected else "顶层"
+            message = f"按代码应在{where}，实际挂在“{actual or '顶层'}”"
+            report.issues.append(Issue(IssueKind.CODE_RULE, node.code, node.name, message))
+        elif parent is None and node.level == "unit":
+            report.issues.append(Issue(IssueKind.CODE_RULE, node.code, node.name, "网格单元没有上级"))
 
 
 def _valid_geometries(

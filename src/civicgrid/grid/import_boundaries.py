@@ -25,13 +25,14 @@ from civicgrid.geo.coords import CRS, in_china, parse_crs, transform_geometry, v
 from civicgrid.geo.geojson import ParsedFeature, parse_feature_collection
 from civicgrid.geo.shapes import Areal, as_areal, repair_if_safe
 from civicgrid.grid.auth import readable
-from civicgrid.grid.codes import NBS_CODE_LENGTH, GridLevel, significant_admin_code
+from civicgrid.grid.codes import NBS_CODE_LENGTH, GridLevel, normalise_code, significant_admin_code, validate_node_code
 from civicgrid.grid.models import GridNode
 from civicgrid.grid.names import clean_name, name_key
-from civicgrid.grid.service import create_node, get_node, mark_changed, node_geometry, store_geometry
+from civicgrid.grid.service import create_node, find_node, get_node, mark_changed, node_geometry, store_geometry
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
+from civicgrid.settings import get_settings
 
 CODE_PROPERTIES = ("code", "adcode", "division_code", "区划代码", "grid_code", "网格编码", "网格代码")
 NAME_PROPERTIES = ("name", "名称", "NAME", "网格名称", "区划名称")
@@ -52,9 +53,14 @@ class BoundaryOptions:
 
 @dataclass
 class _Candidates:
+    session: Session
     by_code: dict[str, GridNode]
     by_name: dict[str, list[GridNode]] = field(default_factory=lambda: defaultdict(list))
     by_key: dict[str, list[GridNode]] = field(default_factory=lambda: defaultdict(list))
+
+    def exists(self, code: str) -> bool:
+        """Whether the code exists at all (candidates are only the nodes in range)."""
+        return find_node(self.session, code) is not None
 
 
 @dataclass
@@ -65,6 +71,7 @@ class _Match:
     new_code: str | None = None
     new_name: str | None = None
     new_level: GridLevel | None = None
+    parent_code: str | None = None
 
 
 def import_boundaries(
@@ -72,6 +79,8 @@ def import_boundaries(
 ) -> ImportReport:
     actor.require(Permission.GRID_MANAGE, "导入网格边界")
     parsed = parse_feature_collection(raw)
+    if not parsed.features:
+        raise InvalidInputError("文件中没有任何要素", code="no_features")
     crs = _effective_crs(options.crs, parsed.declared_crs)
     report = ImportReport(source=source, item_label="个要素", keep_good=options.keep_good, total=len(parsed.features))
     within = get_node(session, actor, options.within_code) if options.within_code else None
@@ -90,6 +99,7 @@ def import_boundaries(
             report.reject(feature.index + 1, _feature_ref(feature, code_property, name_property), error)
             continue
         matches.append(match)
+    matches = _plan_creations(session, actor, matches, report, get_settings().unit_code_digits)
     _warn_low_parent_overlap(session, matches, report)
     if report.should_apply:
         _apply(session, actor, matches, report, source, crs)
@@ -116,7 +126,7 @@ def _load_candidates(session: Session, actor: Actor, within: GridNode | None, le
     if level is not None:
         stmt = stmt.where(GridNode.level == level.value)
     nodes = list(session.execute(stmt.options(undefer(GridNode.geometry))).scalars())
-    candidates = _Candidates(by_code={node.code: node for node in nodes})
+    candidates = _Candidates(session, by_code={node.code: node for node in nodes})
     for node in nodes:
         candidates.by_name[clean_name(node.name)].append(node)
         candidates.by_key[name_key(node.name)].append(node)
@@ -137,7 +147,7 @@ def _prepared_geometry(feature: ParsedFeature, crs: CRS, repair: bool, report: I
     if feature.error is not None:
         raise feature.error
     assert feature.geometry is not None
-    geometry = as_areal(feature.geometry)
+    geometry = as_areal(shapely.force_2d(feature.geometry))
     coordinates = shapely.get_coordinates(geometry)
     validate_lonlat(coordinates[:, 0], coordinates[:, 1])
     if crs is not CRS.WGS84 and not bool(in_china(*geometry.representative_point().coords[0])):
@@ -171,13 +181,18 @@ def _match(
     raw_code = _text(feature.properties.get(code_property)) if code_property else ""
     raw_name = _text(feature.properties.get(name_property)) if name_property else ""
     number = feature.index + 1
-    code = _normalised_code(raw_code) if raw_code else ""
+    code = _usable_code(raw_code, number, options, report)
     if code and code in candidates.by_code:
         return _Match(feature.index, geometry, candidates.by_code[code])
+    if code and candidates.exists(code):
+        raise InvalidInputError(
+            f"代码“{code}”的网格存在，但不在本次匹配的范围或层级内", code="outside_filter", detail={"code": code}
+        )
     if code and options.create_missing:
         if not raw_name:
             raise InvalidInputError("新建节点需要名称：要素没有名称属性", code="name_required")
-        return _Match(feature.index, geometry, None, new_code=code, new_name=raw_name, new_level=options.level)
+        level = options.level or (GridLevel.UNIT if len(code) > NBS_CODE_LENGTH else significant_admin_code(code)[1])
+        return _Match(feature.index, geometry, None, new_code=code, new_name=raw_name, new_level=level)
     if not raw_name:
         raise InvalidInputError(
             f"代码“{raw_code}”未匹配到网格，且要素没有名称可供匹配" if raw_code else "要素既无代码也无名称，无法匹配",
@@ -193,13 +208,18 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _normalised_code(raw: str) -> str:
-    if raw.isdigit() and len(raw) <= NBS_CODE_LENGTH:
-        try:
-            return significant_admin_code(raw)[0]
-        except InvalidInputError:
-            return raw
-    return raw
+def _usable_code(raw: str, number: int, options: BoundaryOptions, report: ImportReport) -> str:
+    """The feature's code in normal form; an unusable code is refused when it would create a node, and otherwise
+    noted and left aside so the name can still match."""
+    if not raw:
+        return ""
+    try:
+        return normalise_code(raw)
+    except InvalidInputError:
+        if options.create_missing:
+            raise
+        report.warnings.append(f"第{number}个要素：代码“{raw}”不是有效的网格代码，改按名称匹配")
+        return ""
 
 
 def _match_by_name(raw_name: str, candidates: _Candidates) -> GridNode:
@@ -249,6 +269,65 @@ def _warn_low_parent_overlap(session: Session, matches: list[_Match], report: Im
             )
 
 
+def _plan_creations(
+    session: Session, actor: Actor, matches: list[_Match], report: ImportReport, digits: int
+) -> list[_Match]:
+    """Check every node a feature would create — parent, code rules, sibling lengths — before anything is
+    written, against the database and against the other new nodes (shorter codes first)."""
+    planned: dict[str, GridLevel] = {}
+    sibling_lengths: dict[str, int] = {}
+    kept = [m for m in matches if m.node is not None]
+    for match in sorted((m for m in matches if m.node is None), key=lambda m: (len(m.new_code or ""), m.index)):
+        assert match.new_code is not None
+        assert match.new_level is not None
+        try:
+            parent_code, parent_level = _parent_for(session, match.new_code, planned)
+            validate_node_code(
+                match.new_code,
+                match.new_level,
+                parent_code=parent_code,
+                parent_level=parent_level,
+                unit_code_digits=digits,
+            )
+            if parent_code is not None:
+                _check_sibling(session, parent_code, match.new_code, sibling_lengths)
+        except InvalidInputError as error:
+            report.reject(match.index + 1, match.new_code, error)
+            continue
+        match.parent_code = parent_code
+        planned[match.new_code] = match.new_level
+        kept.append(match)
+    return sorted(kept, key=lambda m: m.index)
+
+
+def _parent_for(session: Session, code: str, planned: dict[str, GridLevel]) -> tuple[str | None, GridLevel | None]:
+    """The longest code this one extends, among existing nodes and nodes planned in this import."""
+    for length in range(len(code) - 1, 0, -1):
+        prefix = code[:length]
+        if prefix in planned:
+            return prefix, planned[prefix]
+        node = find_node(session, prefix)
+        if node is not None:
+            return node.code, node.grid_level
+    return None, None
+
+
+def _check_sibling(session: Session, parent_code: str, code: str, lengths: dict[str, int]) -> None:
+    if parent_code not in lengths:
+        parent = find_node(session, parent_code)
+        child = (
+            session.execute(select(GridNode.code).where(GridNode.parent_id == parent.id).limit(1)).scalar_one_or_none()
+            if parent is not None
+            else None
+        )
+        lengths[parent_code] = len(child) if child else len(code)
+    if lengths[parent_code] != len(code):
+        raise InvalidInputError(
+            f"代码“{code}”为{len(code)}位，而“{parent_code}”下的其他代码为{lengths[parent_code]}位：同级代码长度必须一致",
+            code="sibling_code_length",
+        )
+
+
 def _apply(session: Session, actor: Actor, matches: list[_Match], report: ImportReport, source: str, crs: CRS) -> None:
     label = f"{source}（{crs.value}）"
     for match in sorted(matches, key=lambda m: len(m.new_code or "")):
@@ -261,10 +340,11 @@ def _apply(session: Session, actor: Actor, matches: list[_Match], report: Import
                 code=match.new_code,
                 name=match.new_name,
                 level=match.new_level or GridLevel.UNIT,
-                parent_code=_parent_code_for(session, match.new_code),
+                parent_code=match.parent_code,
                 geometry=match.geometry,
                 geometry_source=label,
                 audit_action=None,
+                renew_revision=False,
             )
             report.created.append(node.code)
             continue
@@ -281,13 +361,6 @@ def _apply(session: Session, actor: Actor, matches: list[_Match], report: Import
     )
     mark_changed(session)
     report.applied = True
-
-
-def _parent_code_for(session: Session, code: str) -> str | None:
-    """The longest existing code that this code extends."""
-    prefixes = [code[:length] for length in range(len(code) - 1, 0, -1)]
-    found = session.execute(select(GridNode.code).where(GridNode.code.in_(prefixes))).scalars().all()
-    return max(found, key=len) if found else None
 
 
 def _report_nodes_still_without_boundary(

@@ -12,6 +12,7 @@ never deleted. Rows outside ``root_code`` are skipped (and counted).
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,16 +23,17 @@ from sqlalchemy.orm import Session
 from civicgrid import audit
 from civicgrid.errors import InvalidInputError
 from civicgrid.grid.codes import (
-    ADMIN_CODE_LENGTH,
     NBS_CODE_LENGTH,
     GridLevel,
     district_code_of,
+    implied_parent_code,
+    normalise_code,
     parse_level,
     significant_admin_code,
     validate_node_code,
 )
 from civicgrid.grid.models import GridNode
-from civicgrid.grid.service import mark_changed
+from civicgrid.grid.service import adopt_orphans, mark_changed
 from civicgrid.importing import ImportReport, csv_rows
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
@@ -83,7 +85,7 @@ def import_division_table(
     report = ImportReport(source=source, keep_good=keep_good)
     records = _read_records(text, report, digits)
     if root_code is not None:
-        records = _within_root(session, records, _normalise_any_code(root_code), report)
+        records = _within_root(session, records, normalise_code(root_code), report)
     records = _drop_duplicates(records, report)
     _reject_cycles(records, report)
     plan = _plan(session, actor, records, report, digits)
@@ -156,7 +158,7 @@ def _flat_record(
     try:
         level = parse_level(row[level_column]) if level_column and row.get(level_column) else None
         if level is GridLevel.UNIT or (level is None and len(raw_code) > NBS_CODE_LENGTH):
-            code, level = _unit_code(raw_code), GridLevel.UNIT
+            code, level = normalise_code(raw_code), GridLevel.UNIT
         else:
             code, code_level = significant_admin_code(raw_code)
             if level is not None and level is not code_level:
@@ -164,25 +166,11 @@ def _flat_record(
                     f"代码“{raw_code}”是{code_level.label}级，与层级列“{level.label}”不符", code="code_level_mismatch"
                 )
             level = code_level
-        parent = _normalise_any_code(row[parent_column]) if parent_column and row.get(parent_column) else None
+        parent = normalise_code(row[parent_column]) if parent_column and row.get(parent_column) else None
         return _Record(row_number, code, clean_label(row.get(name_column, "")), level, parent)
     except InvalidInputError as error:
         report.reject(row_number, raw_code or row.get(name_column, ""), error)
         return None
-
-
-def _unit_code(raw: str) -> str:
-    code = raw.strip()
-    if not code or not code.isdigit() or not code.isascii():
-        raise InvalidInputError(f"网格代码“{raw}”只能由数字组成", code="invalid_code")
-    return code
-
-
-def _normalise_any_code(raw: str) -> str:
-    code = raw.strip()
-    if code.isdigit() and len(code) <= NBS_CODE_LENGTH:
-        return significant_admin_code(code)[0]
-    return _unit_code(code)
 
 
 # --- filtering ---------------------------------------------------------------------------------------------
@@ -202,22 +190,24 @@ def _within_root(session: Session, records: list[_Record], root: str, report: Im
 
 
 def _drop_duplicates(records: list[_Record], report: ImportReport) -> list[_Record]:
-    """Wide rows repeat their ancestors; keep the first of equal records, reject a code with two names."""
+    """Wide rows repeat their ancestors: equal records collapse into the first. A code with two different names
+    is rejected on every row that carries it — which name is right is for a person to say."""
     first: dict[str, _Record] = {}
-    kept = []
+    conflicting: set[str] = set()
     for record in records:
-        seen = first.get(record.code)
-        if seen is None:
-            first[record.code] = record
-            kept.append(record)
-        elif seen.name != record.name or seen.level is not record.level:
+        seen = first.setdefault(record.code, record)
+        if seen is not record and (seen.name != record.name or seen.level is not record.level):
+            conflicting.add(record.code)
+    reported: set[tuple[int, str]] = set()
+    for record in records:
+        if record.code in conflicting and (record.row, record.code) not in reported:
+            reported.add((record.row, record.code))
+            names = "、".join(sorted({r.name for r in records if r.code == record.code}))
             report.reject(
-                record.row,
-                record.code,
-                f"代码“{record.code}”在第{seen.row}行为“{seen.name}”，此处为“{record.name}”：同一代码不能有两个名称",
-                "duplicate_code",
+                record.row, record.code, f"代码“{record.code}”在文件中有不同的名称（{names}）", "duplicate_code"
             )
-    return kept
+    kept = [r for code, r in first.items() if code not in conflicting]
+    return sorted(kept, key=lambda r: r.row)
 
 
 def _reject_cycles(records: list[_Record], report: ImportReport) -> None:
@@ -252,12 +242,12 @@ def _plan(session: Session, actor: Actor, records: list[_Record], report: Import
     plan = _Plan(creates=[], renames=[])
     for record in records:
         try:
-            parent_code = _parent_code(record, accepted, existing, rejected_codes, digits)
-            _check_record(actor, record, parent_code, accepted, digits)
             node = existing.get(record.code)
             if node is not None:
-                _plan_existing(node, record, plan, report)
+                _plan_existing(actor, node, record, plan, report)
                 continue
+            parent_code = _parent_code(record, accepted, rejected_codes, digits)
+            _check_new(actor, record, parent_code, accepted, digits)
             _check_sibling_length(record, parent_code, sibling_lengths)
         except InvalidInputError as error:
             report.reject(record.row, record.code, error)
@@ -265,7 +255,6 @@ def _plan(session: Session, actor: Actor, records: list[_Record], report: Import
             continue
         accepted[record.code] = record.level
         plan.creates.append((record, parent_code))
-        report.created.append(record.code)
     return plan
 
 
@@ -294,24 +283,22 @@ def _child_code_lengths(session: Session, parents: Iterable[GridNode]) -> dict[s
     return {by_id[parent_id]: int(length) for parent_id, length in rows}
 
 
-def _parent_code(
-    record: _Record,
-    accepted: dict[str, GridLevel],
-    existing: dict[str, GridNode],
-    rejected: set[str],
-    digits: int,
-) -> str | None:
-    candidate = record.explicit_parent or _implied_parent(record, digits)
+def _parent_code(record: _Record, accepted: dict[str, GridLevel], rejected: set[str], digits: int) -> str | None:
+    """The record's parent: explicit, or implied by its code. An administrative code with nothing above it known
+    becomes a root (its ancestors, imported later, adopt it); a unit grid always needs its parent."""
+    candidate = record.explicit_parent or implied_parent_code(record.code, record.level, digits)
     if candidate is None:
         return None
     if candidate in rejected:
         raise InvalidInputError(f"上级“{candidate}”被拒绝，本行一并拒绝", code="parent_rejected")
     if candidate in accepted:
         return candidate
-    if record.explicit_parent is None and not any(
-        prefix in accepted or prefix in existing for prefix in _shorter_admin_prefixes(record.code)
+    if (
+        record.explicit_parent is None
+        and record.level is not GridLevel.UNIT
+        and not any(prefix in accepted for prefix in _shorter_prefixes(record.code))
     ):
-        return None  # nothing above it is known: it becomes a root
+        return None
     raise InvalidInputError(
         f"上级“{candidate}”不存在：请先导入上级，或与上级一并导入",
         code="parent_not_found",
@@ -319,23 +306,15 @@ def _parent_code(
     )
 
 
-def _implied_parent(record: _Record, digits: int) -> str | None:
-    if record.level is GridLevel.UNIT:
-        return record.code[:-digits] if len(record.code) > digits else None
-    upper = [length for length in ADMIN_CODE_LENGTH.values() if length < len(record.code)]
-    return record.code[: max(upper)] if upper else None
+def _shorter_prefixes(code: str) -> list[str]:
+    return [code[:length] for length in range(1, len(code))]
 
 
-def _shorter_admin_prefixes(code: str) -> list[str]:
-    return [code[:length] for length in ADMIN_CODE_LENGTH.values() if length < len(code)]
-
-
-def _check_record(
+def _check_new(
     actor: Actor, record: _Record, parent_code: str | None, accepted: dict[str, GridLevel], digits: int
 ) -> None:
-    scope_code = parent_code or record.code
-    if not actor.covers_grid(scope_code):
-        raise InvalidInputError(f"“{scope_code}”不在您的管辖范围内", code="out_of_scope")
+    if not actor.covers_grid(record.code):
+        raise InvalidInputError(f"“{record.code}”不在您的管辖范围内", code="out_of_scope")
     validate_node_code(
         record.code,
         record.level,
@@ -345,16 +324,18 @@ def _check_record(
     )
 
 
-def _plan_existing(node: GridNode, record: _Record, plan: _Plan, report: ImportReport) -> None:
+def _plan_existing(actor: Actor, node: GridNode, record: _Record, plan: _Plan, report: ImportReport) -> None:
     if node.level != record.level.value:
         raise InvalidInputError(
             f"代码“{record.code}”已存在且层级为{GridLevel(node.level).label}，与本行不符", code="level_conflict"
         )
     if node.name == record.name:
-        report.unchanged.append(record.code)
-    else:
-        plan.renames.append((node, record.name))
-        report.updated.append(record.code)
+        report.unchanged.append(record.code)  # unchanged rows need no rights: re-importing a full file is fine
+        return
+    if not actor.covers_grid(record.code):
+        raise InvalidInputError(f"“{record.code}”不在您的管辖范围内，不能改名", code="out_of_scope")
+    plan.renames.append((node, record.name))
+    report.updated.append(record.code)
 
 
 def _check_sibling_length(record: _Record, parent_code: str | None, sibling_lengths: dict[str, int]) -> None:
@@ -374,11 +355,10 @@ def _check_sibling_length(record: _Record, parent_code: str | None, sibling_leng
 def _apply(session: Session, actor: Actor, plan: _Plan, report: ImportReport) -> None:
     for node, new_name in plan.renames:
         node.name = new_name
+    before = sorted(session.execute(select(GridNode.code)).scalars())
+    parent_codes = {p for _, p in plan.creates if p is not None}
     nodes_by_code = {
-        node.code: node
-        for node in session.execute(
-            select(GridNode).where(GridNode.code.in_({p for _, p in plan.creates if p is not None}))
-        ).scalars()
+        node.code: node for node in session.execute(select(GridNode).where(GridNode.code.in_(parent_codes))).scalars()
     }
     by_length: dict[int, list[tuple[_Record, str | None]]] = defaultdict(list)
     for record, parent_code in plan.creates:
@@ -397,8 +377,10 @@ def _apply(session: Session, actor: Actor, plan: _Plan, report: ImportReport) ->
             )
             batch.append(node)
             nodes_by_code[record.code] = node
+            report.created.append(record.code)
         session.add_all(batch)
         session.flush()
+    _adopt_existing_descendants(session, before, [nodes_by_code[r.code] for r, _ in plan.creates])
     audit.record(
         session,
         actor,
@@ -408,3 +390,12 @@ def _apply(session: Session, actor: Actor, plan: _Plan, report: ImportReport) ->
         {"created": len(report.created), "renamed": len(report.updated), "rejected": len(report.rejected)},
     )
     mark_changed(session)
+
+
+def _adopt_existing_descendants(session: Session, before: list[str], created: list[GridNode]) -> None:
+    """Nodes that existed before the import and whose code extends a new node's (a district imported before its
+    city) move under it. ``before`` is sorted, so the codes extending X sit right after X's insertion point."""
+    for node in sorted(created, key=lambda n: len(n.code), reverse=True):
+        position = bisect.bisect_left(before, node.code)
+        if position < len(before) and before[position].startswith(node.code):
+            adopt_orphans(session, node)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -117,9 +117,33 @@ def _build(session: Session, revision: int) -> GridIndex:
 def locate(session: Session, actor: Actor, lon: float, lat: float, crs: CRS) -> LocatedPoint:
     """Locate one point given in any supported coordinate system."""
     actor.require(Permission.GRID_READ, "定位网格")
+    return visible_to(actor, place_point(session, lon, lat, crs))
+
+
+def place_point(session: Session, lon: float, lat: float, crs: CRS) -> LocatedPoint:
+    """Where a point falls on the whole grid, for placing records (cases, registry objects) — not for showing to
+    a person, which goes through ``locate`` and the actor's view."""
     validate_lonlat(np.array([lon], dtype=float), np.array([lat], dtype=float))
     wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
     return grid_index(session).locate_wgs84(float(wgs_lon), float(wgs_lat))
+
+
+def visible_to(actor: Actor, found: LocatedPoint) -> LocatedPoint:
+    """Cut a location down to what the actor may see of the grid: the deepest visible node on the path.
+
+    A grid worker who taps a point in a neighbouring street learns the district it lies in, not the street's grids.
+    """
+    path = tuple(ref for ref in found.path if actor.sees_grid(ref.code))
+    truncated = len(path) < len(found.path)
+    nearest = found.nearest if found.nearest is not None and actor.sees_grid(found.nearest.code) else None
+    return replace(
+        found,
+        node=path[-1] if path else None,
+        path=path,
+        on_boundary=found.on_boundary and not truncated,
+        nearest=nearest,
+        distance_m=found.distance_m if nearest is not None else None,
+    )
 
 
 def node_path(session: Session, code: str) -> tuple[NodeRef, ...]:

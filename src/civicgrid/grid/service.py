@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import shapely
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, undefer
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, aliased, undefer
 
 from civicgrid import audit, counters
+from civicgrid.cases.models import Case
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.geo.metric import area_m2
 from civicgrid.geo.shapes import Areal, as_areal, require_valid
@@ -17,7 +18,7 @@ from civicgrid.grid.auth import readable, require_manage
 from civicgrid.grid.codes import GridLevel, district_code_of, validate_node_code
 from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
 from civicgrid.org.actor import Actor
-from civicgrid.org.models import User
+from civicgrid.org.models import Department, User, UserGridScope
 from civicgrid.org.roles import Permission
 from civicgrid.settings import get_settings
 from civicgrid.text import clean_label
@@ -102,18 +103,25 @@ def create_node(
     geometry_source: str | None = None,
     unit_code_digits: int | None = None,
     audit_action: str | None = "grid.node.create",
+    renew_revision: bool = True,
 ) -> GridNode:
+    """Create a node under ``parent_code`` (or, without one, under the longest existing code it extends).
+
+    Nodes that were created before this one and whose code extends it (an orphan district imported before its
+    city, say) are moved under it, so the tree always follows the codes. ``renew_revision`` False lets a caller
+    creating many nodes renew the grid revision once at the end.
+    """
     digits = unit_code_digits or get_settings().unit_code_digits
-    parent = _parent_for_new_node(session, actor, parent_code)
+    raw = code.strip()
+    parent = _parent_for_new_node(session, parent_code, raw, level, digits)
     normalised = validate_node_code(
-        code,
+        raw,
         level,
         parent_code=parent.code if parent else None,
         parent_level=parent.grid_level if parent else None,
         unit_code_digits=digits,
     )
-    if parent is None:
-        require_manage(actor, normalised, "创建网格")
+    require_manage(actor, normalised, "创建网格")
     if find_node(session, normalised) is not None:
         raise ConflictError(f"网格代码“{normalised}”已存在", code="duplicate_code", detail={"code": normalised})
     if parent is not None:
@@ -130,20 +138,68 @@ def create_node(
         store_geometry(node, geometry, geometry_source)
     session.add(node)
     session.flush()
+    adopt_orphans(session, node)
     if audit_action:
         audit.record(session, actor, audit_action, "grid_node", node.code, {"name": node.name, "level": level.value})
-    mark_changed(session)
+    if renew_revision:
+        mark_changed(session)
     return node
 
 
-def _parent_for_new_node(session: Session, actor: Actor, parent_code: str | None) -> GridNode | None:
+def _parent_for_new_node(
+    session: Session, parent_code: str | None, code: str, level: GridLevel, digits: int
+) -> GridNode | None:
+    nearest = longest_existing_prefix(session, code)
     if parent_code is None:
-        return None
+        return nearest
     parent = find_node(session, parent_code)
     if parent is None:
         raise NotFoundError(f"上级网格“{parent_code}”不存在", code="parent_not_found", detail={"code": parent_code})
-    require_manage(actor, parent.code, "在此网格下创建下级")
+    if nearest is not None and nearest.id != parent.id and code.startswith(nearest.code):
+        raise InvalidInputError(
+            f"“{code}”应挂在“{nearest.name}”({nearest.code})之下，而不是“{parent.name}”",
+            code="parent_not_nearest",
+            detail={"code": code, "nearest": nearest.code},
+        )
     return parent
+
+
+def longest_existing_prefix(session: Session, code: str) -> GridNode | None:
+    """The existing node with the longest code that ``code`` extends (its rightful parent)."""
+    prefixes = [code[:length] for length in range(1, len(code))]
+    if not prefixes:
+        return None
+    return session.execute(
+        select(GridNode).where(GridNode.code.in_(prefixes)).order_by(func.length(GridNode.code).desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def adopt_orphans(session: Session, node: GridNode) -> None:
+    """Move under ``node`` the existing nodes that extend its code but hang higher up (or nowhere)."""
+    parent_alias = aliased(GridNode)
+    candidates = session.execute(
+        select(GridNode, parent_alias.code)
+        .outerjoin(parent_alias, parent_alias.id == GridNode.parent_id)
+        .where(GridNode.code.startswith(node.code, autoescape=True), GridNode.id != node.id)
+    ).all()
+    orphans = [child for child, parent_code in candidates if parent_code is None or len(parent_code) < len(node.code)]
+    for orphan in orphans:
+        if orphan.grid_level.rank <= node.grid_level.rank and node.grid_level is not GridLevel.UNIT:
+            raise InvalidInputError(
+                f"已有的“{orphan.name}”({orphan.code})层级不低于“{node.name}”，不能挂在其下",
+                code="level_not_below_parent",
+            )
+        shift = node.depth + 1 - orphan.depth
+        orphan.parent = node
+        if shift:
+            session.execute(
+                update(GridNode)
+                .where(GridNode.code.startswith(orphan.code, autoescape=True))
+                .values(depth=GridNode.depth + shift)
+                .execution_options(synchronize_session="fetch")
+            )
+    if orphans:
+        session.flush()
 
 
 def _require_sibling_code_length(session: Session, parent: GridNode, code: str) -> None:
@@ -204,10 +260,31 @@ def delete_node(session: Session, actor: Actor, code: str) -> None:
             code="node_has_children",
             detail={"code": code, "children": child_count},
         )
+    in_use = references(session, [node.id])
+    if in_use:
+        raise ConflictError(
+            f"网格“{node.name}”仍被使用（{'、'.join(in_use)}），不能删除", code="node_in_use", detail={"code": code}
+        )
     audit.record(session, actor, "grid.node.delete", "grid_node", node.code, {"name": node.name})
     session.delete(node)
     session.flush()
     mark_changed(session)
+
+
+def references(session: Session, node_ids: Sequence[int]) -> list[str]:
+    """What still points at these nodes (people, departments, cases), described for a refusal message."""
+    counts = {
+        "人员分配": select(func.count()).where(GridAssignment.grid_node_id.in_(node_ids)),
+        "用户管辖范围": select(func.count()).where(UserGridScope.grid_node_id.in_(node_ids)),
+        "部门": select(func.count()).where(Department.grid_node_id.in_(node_ids)),
+        "案件": select(func.count()).where(Case.grid_node_id.in_(node_ids)),
+    }
+    found = []
+    for label, stmt in counts.items():
+        count = session.execute(stmt).scalar_one()
+        if count:
+            found.append(f"{label}{count}项")
+    return found
 
 
 def assign(session: Session, actor: Actor, code: str, username: str, duty: GridDuty) -> GridAssignment:

@@ -50,7 +50,7 @@ class Department(Base):
     kind: Mapped[str] = mapped_column(String(24))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="RESTRICT"))
     # The part of the grid the department belongs to (a street's own sections belong to that street).
-    grid_node_id: Mapped[int | None] = mapped_column(ForeignKey("grid_node.id", ondelete="SET NULL"))
+    grid_node_id: Mapped[int | None] = mapped_column(ForeignKey("grid_node.id", ondelete="RESTRICT"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -69,6 +69,8 @@ class User(Base):
     # argon2id hash; None means the account cannot sign in (e.g. created for assignment only).
     password_hash: Mapped[str | None] = mapped_column(String(255))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id", ondelete="SET NULL"))
+    # Works on the whole grid. Granted explicitly (never inferred from an empty scope), only by someone who has it.
+    all_grids: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
@@ -100,4 +102,21 @@ class UserGridScope(Base):
     __table_args__ = (Index(None, "grid_node_id"),)
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    grid_node_id: Mapped[int] = mapped_column(ForeignKey("grid_node.id", ondelete="CASCADE"), primary_key=True)
+    grid_node_id: Mapped[int] = mapped_column(ForeignKey("grid_node.id", ondelete="RESTRICT"), primary_key=True)
+
+
+class ApiToken(Base):
+    """A bearer token for systems and scripts acting as a user (the hotline system pushing cases, say).
+
+    Only the SHA-256 of the token is stored; the token itself is shown once, when it is created.
+    """
+
+    __tablename__ = "api_token"
+    __table_args__ = (Index(None, "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
@@ -13,7 +15,7 @@ from civicgrid.db import utcnow
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid.models import GridAssignment, GridNode
 from civicgrid.org.actor import ALL_GRIDS, Actor
-from civicgrid.org.models import Department, DepartmentKind, User, UserGridScope, UserRole
+from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
 from civicgrid.org.roles import Permission, Role
 from civicgrid.text import clean_label
@@ -47,6 +49,8 @@ def create_department(
     grid_node = _grid_node_or_error(session, grid_code) if grid_code else None
     if grid_node is not None:
         actor.require_grid(grid_node.code, "在此网格设立部门")
+    elif not _is_global(actor):
+        raise PermissionDeniedError("只能在自己管辖的网格内设立部门：请指定所属网格", code="out_of_scope")
     department = Department(
         code=code,
         name=clean_label(name, what="部门名称"),
@@ -134,9 +138,15 @@ def create_user(
     password: str | None,
     department_code: str | None = None,
     grid_codes: Sequence[str] = (),
+    all_grids: bool = False,
 ) -> User:
-    """Create a user. ``password=None`` makes an account that cannot sign in until a password is set."""
+    """Create a user. ``password=None`` makes an account that cannot sign in until a password is set.
+
+    Scopes are granted only from within the creator's own scope; ``all_grids`` only by someone who has it.
+    """
     actor.require(Permission.USER_MANAGE, "创建用户")
+    if all_grids and not _is_global(actor):
+        raise PermissionDeniedError("只有管辖全部网格的管理员才能授予全部网格范围", code="out_of_scope")
     if not roles:
         raise InvalidInputError("至少指定一个角色", code="no_roles")
     if Role.ADMIN in roles and not actor.has(Permission.ORG_MANAGE):
@@ -148,11 +158,14 @@ def create_user(
     scopes = [_grid_node_or_error(session, code) for code in grid_codes]
     for node in scopes:
         actor.require_grid(node.code, "授予此网格范围")
+    if not _is_global(actor) and not scopes and not _department_in_scope(session, actor, department):
+        raise PermissionDeniedError("只能创建本辖区的用户：请指定管辖网格，或选择本辖区的部门", code="out_of_scope")
     user = User(
         username=name,
         display_name=clean_label(display_name, max_length=64, what="姓名"),
         password_hash=hash_password(password) if password is not None else None,
         department=department,
+        all_grids=all_grids,
         role_rows=[UserRole(role=role.value) for role in sorted(set(roles))],
         grid_scopes=[UserGridScope(grid_node_id=node.id) for node in scopes],
     )
@@ -168,15 +181,57 @@ def create_user(
             "roles": sorted(role.value for role in roles),
             "department": department_code,
             "grids": list(grid_codes),
+            "all_grids": all_grids,
         },
     )
     return user
+
+
+def _is_global(actor: Actor) -> bool:
+    return actor.grid_codes == ALL_GRIDS
+
+
+def _department_in_scope(session: Session, actor: Actor, department: Department | None) -> bool:
+    if department is None or department.grid_node_id is None:
+        return False
+    node = session.get(GridNode, department.grid_node_id)
+    return node is not None and actor.covers_grid(node.code)
+
+
+def require_user_in_scope(session: Session, actor: Actor, user: User, doing: str) -> None:
+    """A scoped administrator manages only the people of her grids: every grid the user works on (scopes and
+    assignments) and the user's department must lie inside her scope. Global users only by global admins."""
+    if _is_global(actor):
+        return
+    codes = [
+        *session.execute(
+            select(GridNode.code)
+            .join(UserGridScope, UserGridScope.grid_node_id == GridNode.id)
+            .where(UserGridScope.user_id == user.id)
+        ).scalars(),
+        *session.execute(
+            select(GridNode.code)
+            .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
+            .where(GridAssignment.user_id == user.id)
+        ).scalars(),
+    ]
+    department = session.get(Department, user.department_id) if user.department_id else None
+    inside = all(actor.covers_grid(code) for code in codes) and (
+        department is None or _department_in_scope(session, actor, department)
+    )
+    if user.all_grids or not inside or (not codes and department is None):
+        raise PermissionDeniedError(
+            f"{actor.display_name}无权{doing}：用户“{user.username}”不在其管辖范围内",
+            code="out_of_scope",
+            detail={"username": user.username},
+        )
 
 
 def set_password(session: Session, actor: Actor, username: str, password: str) -> None:
     user = get_user(session, username)
     if actor.user_id != user.id:
         actor.require(Permission.USER_MANAGE, "重置他人密码")
+        require_user_in_scope(session, actor, user, "重置其密码")
     user.password_hash = hash_password(password)
     session.flush()
     audit.record(session, actor, "org.user.password", "user", user.username)
@@ -185,6 +240,7 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
 def disable_user(session: Session, actor: Actor, username: str, reason: str) -> User:
     actor.require(Permission.USER_MANAGE, "停用用户")
     user = get_user(session, username)
+    require_user_in_scope(session, actor, user, "停用该用户")
     if actor.user_id == user.id:
         raise InvalidInputError("不能停用自己的账号", code="disable_self")
     if not reason.strip():
@@ -200,6 +256,7 @@ def disable_user(session: Session, actor: Actor, username: str, reason: str) -> 
 def enable_user(session: Session, actor: Actor, username: str) -> User:
     actor.require(Permission.USER_MANAGE, "启用用户")
     user = get_user(session, username)
+    require_user_in_scope(session, actor, user, "启用该用户")
     user.is_active = True
     user.disabled_at = None
     user.disabled_reason = None
@@ -235,10 +292,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
 
 
 def actor_for(session: Session, user: User) -> Actor:
-    """Build the Actor: roles, grid subtrees (explicit scopes + assigned grids), departments (+ their subtree).
-
-    An admin without any explicit grid scope administers the whole installation.
-    """
+    """Build the Actor: roles, grid subtrees (explicit scopes + assigned grids, or all grids when the user was
+    granted them explicitly), departments (+ their subtree). No scope means no grid — never all of them."""
     if not user.is_active:
         raise SignInRefusedError("账号已停用，请联系管理员", code="account_disabled")
     scope_codes = session.execute(
@@ -251,10 +306,8 @@ def actor_for(session: Session, user: User) -> Actor:
         .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
         .where(GridAssignment.user_id == user.id)
     ).scalars()
-    codes = set(scope_codes) | set(assigned_codes)
+    codes = set(ALL_GRIDS) if user.all_grids else set(scope_codes) | set(assigned_codes)
     roles = user.roles
-    if Role.ADMIN in roles and not codes:
-        codes = set(ALL_GRIDS)
     departments = department_subtree_ids(session, [user.department_id]) if user.department_id else set()
     return Actor.for_user(
         user_id=user.id,
@@ -264,3 +317,55 @@ def actor_for(session: Session, user: User) -> Actor:
         grid_codes=codes,
         department_ids=departments,
     )
+
+
+# --- API tokens ----------------------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cg_"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(session: Session, actor: Actor, username: str, name: str) -> str:
+    """Create a bearer token for ``username``; the token is returned once and only its hash is stored."""
+    actor.require(Permission.USER_MANAGE, "签发接口令牌")
+    user = get_user(session, username)
+    require_user_in_scope(session, actor, user, "为其签发令牌")
+    if not user.is_active:
+        raise InvalidInputError(f"用户“{username}”已停用", code="user_disabled")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=clean_label(name, what="令牌名称"), token_sha256=_token_digest(token)))
+    session.flush()
+    audit.record(session, actor, "org.token.create", "user", user.username, {"name": name})
+    return token
+
+
+def revoke_api_tokens(session: Session, actor: Actor, username: str) -> int:
+    actor.require(Permission.USER_MANAGE, "吊销接口令牌")
+    user = get_user(session, username)
+    require_user_in_scope(session, actor, user, "吊销其令牌")
+    tokens = (
+        session.execute(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+        .scalars()
+        .all()
+    )
+    for token in tokens:
+        token.revoked_at = utcnow()
+    session.flush()
+    audit.record(session, actor, "org.token.revoke", "user", user.username, {"count": len(tokens)})
+    return len(tokens)
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    """The actor a bearer token stands for; the same refusal for unknown, revoked and disabled."""
+    row = session.execute(
+        select(ApiToken).where(ApiToken.token_sha256 == _token_digest(token.strip()), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None:
+        raise SignInRefusedError("接口令牌无效或已吊销", code="invalid_token")
+    user = session.get(User, row.user_id)
+    if user is None:
+        raise SignInRefusedError("接口令牌无效或已吊销", code="invalid_token")
+    return actor_for(session, user)

@@ -28,6 +28,12 @@ def index(request: Request, session: ReadSession, actor: CurrentActor) -> HTMLRe
     )
 
 
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs(request: Request) -> HTMLResponse:
+    """The OpenAPI explorer, from vendored swagger-ui (works offline, no inline script)."""
+    return TEMPLATES.TemplateResponse(request, "api_docs.html", {})
+
+
 @router.get("/healthz")
 def health(session: ReadSession) -> dict[str, str | int]:
     return {"status": "ok", "grid_revision": service.grid_revision(session)}

@@ -81,7 +81,7 @@ def upgrade() -> None:
             ["grid_node_id"],
             ["grid_node.id"],
             name=op.f("fk_department_grid_node_id_grid_node"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["parent_id"],
@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("all_grids", sa.Boolean(), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("disabled_reason", sa.String(length=200), nullable=True),
@@ -125,7 +126,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_user_id", sa.Integer(), nullable=True),
-        sa.Column("actor_label", sa.String(length=100), nullable=False),
+        sa.Column("actor_label", sa.String(length=200), nullable=False),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("object_type", sa.String(length=32), nullable=False),
         sa.Column("object_key", sa.String(length=64), nullable=False),
@@ -179,7 +180,7 @@ def upgrade() -> None:
             ["grid_node_id"],
             ["grid_node.id"],
             name=op.f("fk_user_grid_scope_grid_node_id_grid_node"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["user_id"], ["app_user.id"], name=op.f("fk_user_grid_scope_user_id_app_user"), ondelete="CASCADE"

@@ -28,7 +28,8 @@
         var layer = L.geoJSON(collection, {
           style: function () { return entry.style; },
           onEachFeature: function (feature, featureLayer) {
-            featureLayer.bindTooltip(feature.properties.name, { sticky: true });
+            // A DOM node, not a string: Leaflet would parse a string as HTML, and names come from imported files.
+            featureLayer.bindTooltip(text(feature.properties.name), { sticky: true });
           },
         });
         layer.civicgridLevel = entry.level;
