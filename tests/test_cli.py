@@ -146,7 +146,7 @@ def test_generate_units_from_the_cli(migrated: CliRunner, tmp_path: Path) -> Non
     generated = run(migrated, "grid", "generate", "370215001", "--count", "12")
     assert generated.exit_code == 0
     assert "已生成 12 个网格单元" in generated.output
-    assert "370215001012" in run(migrated, "grid", "tree", "--root", "370215001").output
+    assert "370215001000012" in run(migrated, "grid", "tree", "--root", "370215001").output  # 12-digit padded base
 
 
 def test_users_departments_and_assignments(migrated: CliRunner) -> None:
@@ -186,3 +186,138 @@ def test_serve_refuses_an_unmigrated_database(cli: CliRunner) -> None:
     result = run(cli, "serve")
     assert result.exit_code == 6
     assert "civicgrid db upgrade" in result.output
+
+
+def test_a_case_through_the_cli_with_notifications_and_the_holiday_table(migrated: CliRunner, tmp_path: Path) -> None:
+    table = tmp_path / "grid.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    assert (
+        run(
+            migrated,
+            "grid",
+            "import",
+            "geojson",
+            str(REAL / "370215_jimo_streets_osm.geojson"),
+            "--crs",
+            "wgs84",
+            "--keep-good",
+        ).exit_code
+        == 1
+    )  # other streets reported as unmatched
+    assert (
+        run(
+            migrated, "dept", "add", "ZHZX", "--name", "指挥中心", "--kind", "command_center", "--grid", "370215"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            migrated, "dept", "add", "HC-CG", "--name", "城管办", "--kind", "street_section", "--grid", "370215002"
+        ).exit_code
+        == 0
+    )
+    assert (
+        run(
+            migrated,
+            "user",
+            "add",
+            "hc-cg",
+            "--name",
+            "城管办",
+            "--role",
+            "dept_staff",
+            "--dept",
+            "HC-CG",
+            "--no-password",
+        ).exit_code
+        == 0
+    )
+    assert run(migrated, "case", "defaults").exit_code == 0
+    taken = run(
+        migrated,
+        "case",
+        "intake",
+        "--channel",
+        "hotline_12345",
+        "--title",
+        "垃圾堆积",
+        "--lon",
+        "120.4535",
+        "--lat",
+        "36.3887",
+        "--crs",
+        "wgs84",
+        "--source-id",
+        "GD-9",
+    )
+    assert taken.exit_code == 0 and "已受理" in taken.output
+    number = taken.output.split("案件 ")[1].split("：")[0]
+    again = run(migrated, "case", "intake", "--channel", "hotline_12345", "--title", "重复", "--source-id", "GD-9")
+    assert "已存在" in again.output
+    assert run(migrated, "case", "act", number, "register", "--category", "0101").exit_code == 0
+    assert run(migrated, "case", "act", number, "dispatch").exit_code == 0
+    refused = run(migrated, "case", "act", number, "dispatch")
+    assert refused.exit_code == 5 and "当前为“待接收”" in refused.output
+    assert run(migrated, "case", "act", number, "accept", "--as", "hc-cg").exit_code == 0
+    shown = run(migrated, "case", "show", number)
+    assert "处置中" in shown.output and "dispatch" in shown.output
+    assert run(migrated, "tick").exit_code == 0
+    delivered = run(migrated, "notify", "deliver")
+    assert delivered.exit_code == 0 and "已发送 1" in delivered.output
+    assert "assigned" in run(migrated, "notify", "list").output
+    assert run(migrated, "calendar", "set", "2027-01-01", "--name", "元旦").exit_code == 0
+    assert run(migrated, "calendar", "confirm", "2027").exit_code == 0
+    assert "confirmed" in run(migrated, "calendar", "status", "2027").output
+    token = run(migrated, "user", "token", "hc-cg", "--name", "测试")
+    assert token.exit_code == 0 and "cg_" in token.output
+
+
+def test_bulk_imports_of_hotline_calls_and_of_a_taxonomy_and_routing_rules(migrated: CliRunner, tmp_path: Path) -> None:
+    table = tmp_path / "grid.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    centre = ("dept", "add", "ZHZX", "--name", "指挥中心", "--kind", "command_center", "--grid", "370215")
+    assert run(migrated, *centre).exit_code == 0
+    assert run(migrated, "dept", "add", "ZJJ", "--name", "住建局", "--kind", "district_bureau").exit_code == 0
+    assert run(migrated, "case", "defaults").exit_code == 0
+
+    taxonomy = run(migrated, "case", "categories", "import", str(REAL / "taxonomy_3level_tipdm2020c.xlsx"))
+    assert taxonomy.exit_code == 0, taxonomy.output
+    assert "共517行" in taxonomy.output and "拒绝0" in taxonomy.output
+    assert "事故处理" in run(migrated, "case", "categories", "list").output
+    broken = tmp_path / "broken.csv"
+    broken.write_text("一级分类,二级分类,处置时限\n城建,路灯,三天\n", encoding="utf-8")
+    refused = run(migrated, "case", "categories", "import", str(broken))
+    assert refused.exit_code == 1 and "未写入任何数据" in refused.output and "不是数字" in refused.output
+
+    rule = ("case", "rules", "add", "物业归住建", "--main", "ZJJ", "--keyword", "物业", "--grid", "370215")
+    assert run(migrated, *rule).exit_code == 0
+    assert "物业归住建" in run(migrated, "case", "rules", "list").output
+    assert run(migrated, "case", "rules", "add", "坏", "--main", "NOPE").exit_code == 3
+
+    mapping = "title=留言主题,description=留言详情,source_id=留言编号,reported_at=留言时间,reporter_name=留言用户"
+    imported = run(
+        migrated, "case", "import", str(REAL / "appeals_sample.csv"), "--channel", "message_board", "--map", mapping
+    )
+    assert imported.exit_code == 0, imported.output
+    assert "新增案件156件" in imported.output
+    again = run(
+        migrated, "case", "import", str(REAL / "appeals_sample.csv"), "--channel", "message_board", "--map", mapping
+    )
+    assert again.exit_code == 0 and "此前已导入完毕" in again.output
+    calls = tmp_path / "calls.csv"
+    calls.write_text("工单号,内容,时间\nGD-1,路灯不亮,2025-10-09 09:00\nGD-2,,2025-10-09 09:05\n", encoding="utf-8")
+    partly = run(
+        migrated,
+        "case",
+        "import",
+        str(calls),
+        "--channel",
+        "hotline_12345",
+        "--map",
+        "description=内容,source_id=工单号,reported_at=时间",
+    )
+    assert partly.exit_code == 1 and "新增案件1件" in partly.output and "拒绝1行" in partly.output
+    assert "3" in partly.output.split("被拒绝的行")[1]  # the spreadsheet row of the empty call
+    assert "共 157 件" in run(migrated, "case", "list").output

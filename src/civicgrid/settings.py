@@ -45,6 +45,29 @@ class Settings(BaseSettings):
         description="Coordinate system of the tiles: 高德/腾讯 tiles are gcj02, 天地图 and OSM wgs84.",
     )
     map_tile_attribution: str = ""
+    office_hours: str = Field(
+        default="08:30-12:00,13:30-17:30",
+        description="Working periods of a working day (Beijing time); working-time deadlines count only these.",
+    )
+    due_soon_share: float = Field(
+        default=0.2, gt=0, lt=1, description="A stage is 'due soon' (临期) once this share of its time is left."
+    )
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, description="Largest accepted attachment.")
+    notify_webhook_url: str | None = Field(default=None, description="POST target for notifications (JSON).")
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 25
+    notify_smtp_sender: str = "civicgrid@localhost"
+    notify_smtp_username: str | None = None
+    notify_smtp_password: SecretStr | None = None
+    notify_smtp_starttls: bool = False
+    notify_max_attempts: int = Field(default=8, ge=1, description="Attempts before a message is marked dead.")
+    notify_sms_backend: Literal["none", "log"] = Field(
+        default="none",
+        description="SMS gateway. 'log' only writes what would be sent; 'none' leaves SMS messages waiting, visibly.",
+    )
+    scheduler_interval_seconds: int = Field(
+        default=60, ge=0, description="How often `serve` refreshes 临期/超期 and delivers notifications; 0 = never."
+    )
 
     @field_validator("var_dir")
     @classmethod

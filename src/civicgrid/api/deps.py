@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from civicgrid.db import transaction
 from civicgrid.org.actor import Actor
+from civicgrid.org.service import SignInRefusedError, actor_for_token
 from civicgrid.settings import Settings
 
 
@@ -24,10 +26,28 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def current_actor(request: Request, settings: Annotated[Settings, Depends(settings_of)]) -> Actor:
-    """Who is asking. Until sign-in lands (issue 4) every visitor is anonymous and sees the public grid map."""
+def write_session(request: Request) -> Iterator[Session]:
+    """One write transaction for the request: committed when the endpoint returns, rolled back if it raises."""
+    with transaction(request.app.state.write_sessions) as session:
+        yield session
+
+
+def current_actor(
+    request: Request,
+    session: Annotated[Session, Depends(read_session)],
+    settings: Annotated[Settings, Depends(settings_of)],
+) -> Actor:
+    """Who is asking: the user behind a bearer token (``Authorization: Bearer cg_…``), else an anonymous visitor
+    who sees at most the public grid map."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return actor_for_token(session, token)
+    if header:
+        raise SignInRefusedError("不支持的认证方式：请使用 Authorization: Bearer <令牌>", code="invalid_token")
     return Actor.anonymous(public_grid_map=settings.public_grid_map)
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
+WriteSession = Annotated[Session, Depends(write_session)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -13,8 +13,10 @@ from civicgrid.errors import (
     NotMigratedError,
     PermissionDeniedError,
 )
+from civicgrid.org.service import SignInRefusedError
 
 _STATUS: list[tuple[type[CivicgridError], int]] = [
+    (SignInRefusedError, 401),
     (NotFoundError, 404),
     (PermissionDeniedError, 403),
     (ConflictError, 409),

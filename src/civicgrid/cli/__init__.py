@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from civicgrid import migrate
-from civicgrid.cli import grid, org
+from civicgrid.cli import cases, grid, ops, org
 from civicgrid.cli.common import console, engine, handle_errors, unit_of_work
 from civicgrid.errors import ConflictError
 from civicgrid.settings import get_settings
@@ -19,6 +19,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(grid.app, name="grid")
 app.add_typer(org.user_app, name="user")
 app.add_typer(org.dept_app, name="dept")
+app.add_typer(cases.app, name="case")
+app.command("tick")(handle_errors(cases.tick_command))
+app.add_typer(ops.notify_app, name="notify")
+app.add_typer(ops.calendar_app, name="calendar")
 
 
 @db_app.command("upgrade")

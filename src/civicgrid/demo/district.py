@@ -16,7 +16,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from civicgrid import migrate
+from civicgrid.cases.defaults import install_defaults
 from civicgrid.demo import names
+from civicgrid.demo.cases import build_demo_calendar, build_demo_cases
 from civicgrid.demo.shapes import irregular_outline, voronoi_cells
 from civicgrid.geo.partition import split_equal_area
 from civicgrid.grid.codes import GridLevel, unit_code
@@ -26,6 +28,7 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.models import DepartmentKind, User
 from civicgrid.org.roles import Role
 from civicgrid.org.service import create_department, create_user
+from civicgrid.settings import Settings, get_settings
 
 SEED = 20201231
 DISTRICT_CODE = "370299"  # not an NBS-assigned code: the district is fictional
@@ -99,7 +102,7 @@ DEMO_LOGINS = (
     DemoLogin(Role.ADMIN, "admin", "系统管理员", None, None),
     DemoLogin(Role.LEADER, "leader", "张建华（街道主任）", "HC", MAIN_STREET),
     DemoLogin(Role.DISPATCHER, "dispatcher", "李敏（指挥中心）", "HC-ZHZX", MAIN_STREET),
-    DemoLogin(Role.DEPT_STAFF, "cgj", "王磊（区城管局）", "CGJ", DISTRICT_CODE),
+    DemoLogin(Role.DEPT_STAFF, "cgj", "王磊（区城管局）", "CGJ", None),  # sees what is dispatched to 城管局
     DemoLogin(Role.GRID_WORKER, "gridworker", "刘芳（网格员）", "HC", None),
     DemoLogin(Role.HOTLINE_OPERATOR, "hotline", "陈静（12345话务员）", "ZHZX", DISTRICT_CODE),
     DemoLogin(Role.RESIDENT, "resident", "赵大爷（居民）", None, None),
@@ -122,9 +125,10 @@ def reset_database(engine: Engine) -> None:
     migrate.upgrade(engine)
 
 
-def build_demo(session: Session, progress: Printer | None = None) -> str:
+def build_demo(session: Session, progress: Printer | None = None, settings: Settings | None = None) -> str:
     rng = np.random.default_rng(SEED)
     actor = Actor.system("演示数据生成")
+    settings = settings or get_settings()
     say = progress.print if progress else (lambda *_: None)
     say("生成辖区边界与街道、社区/村…")
     settlements = _build_grid(session, actor, rng)
@@ -133,10 +137,15 @@ def build_demo(session: Session, progress: Printer | None = None) -> str:
     say("建立部门与人员…")
     _build_departments(session, actor)
     people = _build_people(session, actor, rng, settlements, units)
+    say("安装默认案件类别，生成近两周的案件…")
+    install_defaults(session, actor)
+    build_demo_calendar(session, actor)
+    cases = build_demo_cases(session, settings, rng, units)
     streets = len(STREETS)
     communities = sum(len(v) for v in settlements.values())
     return (
-        f"{streets}个街道/镇，{communities}个社区/村，{len(units)}个网格单元，{len(DEPARTMENTS)}个部门，{people}名人员"
+        f"{streets}个街道/镇，{communities}个社区/村，{len(units)}个网格单元，"
+        f"{len(DEPARTMENTS)}个部门，{people}名人员，{cases}件案件"
     )
 
 
@@ -201,7 +210,7 @@ def _build_units(session: Session, actor: Actor, communities: list[GridNode]) ->
                 create_node(
                     session,
                     actor,
-                    code=unit_code(community.code, number, 3),
+                    code=unit_code(community.code, GridLevel.COMMUNITY, number, 3),
                     name=f"{short}第{number:02d}网格",
                     level=GridLevel.UNIT,
                     parent_code=community.code,
@@ -209,6 +218,7 @@ def _build_units(session: Session, actor: Actor, communities: list[GridNode]) ->
                     geometry_source="演示数据（按面积等分）",
                     unit_code_digits=3,
                     audit_action=None,
+                    renew_revision=False,
                 )
             )
     return units
@@ -247,6 +257,7 @@ def _build_people(
             password=login.password,
             department_code=login.department,
             grid_codes=[login.grid] if login.grid else [],
+            all_grids=login.role is Role.ADMIN,
         )
     people = iter(names.person_names(rng))
     assign(session, actor, units[0].code, "gridworker", GridDuty.GRID_WORKER)

@@ -38,18 +38,42 @@ class Permission(StrEnum):
     ORG_READ = "org.read"
     ORG_MANAGE = "org.manage"
     USER_MANAGE = "user.manage"
+    CASE_INTAKE = "case.intake"  # take in a report (channel limits apply per role)
+    CASE_READ = "case.read"  # read cases in scope (grid subtree, own department's, own reports)
+    CASE_DISPATCH = "case.dispatch"  # register, reject, dispatch, re-route, merge, reopen, place on the grid
+    CASE_APPROVE = "case.approve"  # approve or deny extensions and suspensions, resume
+    CASE_HANDLE = "case.handle"  # accept, return, submit results, ask for extension or suspension
+    CASE_VERIFY = "case.verify"  # verify on site: close or send back for rework
+    CASE_SELF_HANDLE = "case.self_handle"  # grid worker closes a simple case on the spot
+    CASE_ESCALATE = "case.escalate"  # 吹哨: hand a case to the next level up the grid
+    CASE_SUPERVISE = "case.supervise"  # 督办
+    CASE_RATE = "case.rate"  # record the reporter's rating (resident: own case; operator: call-back)
+    CASE_VIEW_CONTACT = "case.view_contact"  # see reporters' phone numbers unmasked
+    CASE_CONFIGURE = "case.configure"  # case types, categories and limits, routing rules
 
 
-_STAFF_READ = frozenset({Permission.GRID_READ, Permission.ORG_READ})
+_STAFF_READ = frozenset({Permission.GRID_READ, Permission.ORG_READ, Permission.CASE_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.LEADER: _STAFF_READ,
-    Role.DISPATCHER: _STAFF_READ,
-    Role.DEPT_STAFF: _STAFF_READ,
-    Role.GRID_WORKER: _STAFF_READ,
-    Role.HOTLINE_OPERATOR: _STAFF_READ,
-    Role.RESIDENT: frozenset({Permission.GRID_READ}),
+    Role.LEADER: _STAFF_READ | {Permission.CASE_SUPERVISE, Permission.CASE_APPROVE},
+    Role.DISPATCHER: _STAFF_READ
+    | {
+        Permission.CASE_INTAKE,
+        Permission.CASE_DISPATCH,
+        Permission.CASE_APPROVE,
+        Permission.CASE_VERIFY,
+        Permission.CASE_ESCALATE,
+        Permission.CASE_RATE,
+        Permission.CASE_VIEW_CONTACT,
+    },
+    Role.DEPT_STAFF: _STAFF_READ | {Permission.CASE_HANDLE},
+    Role.GRID_WORKER: _STAFF_READ
+    | {Permission.CASE_INTAKE, Permission.CASE_VERIFY, Permission.CASE_SELF_HANDLE, Permission.CASE_ESCALATE},
+    Role.HOTLINE_OPERATOR: _STAFF_READ | {Permission.CASE_INTAKE, Permission.CASE_RATE, Permission.CASE_VIEW_CONTACT},
+    Role.RESIDENT: frozenset(
+        {Permission.GRID_READ, Permission.CASE_INTAKE, Permission.CASE_READ, Permission.CASE_RATE}
+    ),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,8 +13,9 @@ from sqlalchemy import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from civicgrid import migrate
-from civicgrid.api import errors, grid
+from civicgrid.api import cases, errors, grid
 from civicgrid.db import make_engine, make_session_factory
+from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
 from civicgrid.web import pages
 
@@ -23,10 +26,21 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     settings = settings or get_settings()
     engine = engine or make_engine(settings.effective_database_url)
     migrate.ensure_current(engine)
+    scheduler = Scheduler(engine, settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        scheduler.start()
+        try:
+            yield
+        finally:
+            scheduler.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="civicgrid 网格化基层治理平台",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None,  # served by pages.api_docs from vendored files: FastAPI's page needs a CDN and inline script
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )
@@ -37,6 +51,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
     app.include_router(grid.router)
+    app.include_router(cases.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

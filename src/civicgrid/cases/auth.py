@@ -1,0 +1,122 @@
+"""The one place that decides which cases an actor may read and which actions they may take on one."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
+
+from civicgrid.cases.models import Case, CaseAssignment
+from civicgrid.cases.workflow import Action, Relation
+from civicgrid.errors import PermissionDeniedError
+from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.roles import Permission
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
+
+
+def _in_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
+    if actor.grid_codes == ALL_GRIDS:
+        return true()
+    if not actor.grid_codes:
+        return false()
+    return or_(*(column.startswith(root, autoescape=True) for root in actor.grid_codes))
+
+
+def readable_condition(actor: Actor) -> ColumnElement[bool]:
+    """Cases in the actor's grid subtrees (where they are, or where they were escalated to), cases dispatched to
+    the actor's departments, and the actor's own reports."""
+    if not actor.has(Permission.CASE_READ):
+        return false()
+    if actor.grid_codes == ALL_GRIDS:
+        return true()
+    conditions = [_in_scope(actor, Case.scope_code), _in_scope(actor, Case.escalation_code)]
+    if actor.department_ids:
+        conditions.append(
+            exists(
+                select(CaseAssignment.id).where(
+                    CaseAssignment.case_id == Case.id,
+                    CaseAssignment.department_id.in_(sorted(actor.department_ids)),
+                )
+            )
+        )
+    if actor.user_id is not None:
+        conditions.append(Case.reporter_user_id == actor.user_id)
+    return or_(*conditions)
+
+
+def readable(stmt: S, actor: Actor) -> S:
+    return stmt.where(readable_condition(actor))
+
+
+def can_read(actor: Actor, case: Case) -> bool:
+    if not actor.has(Permission.CASE_READ):
+        return False
+    return (
+        _covers(actor, case)
+        or bool(actor.department_ids & {a.department_id for a in case.assignments})
+        or (actor.user_id is not None and case.reporter_user_id == actor.user_id)
+    )
+
+
+def _covers(actor: Actor, case: Case) -> bool:
+    return actor.covers_grid(case.scope_code) or (
+        case.escalation_code is not None and actor.covers_grid(case.escalation_code)
+    )
+
+
+def relation_holds(actor: Actor, relation: Relation, case: Case) -> bool:
+    if relation is Relation.SCOPE:
+        return _covers(actor, case)
+    if relation is Relation.MAIN_DEPARTMENT:
+        return case.main_department_id is not None and case.main_department_id in actor.department_ids
+    if relation is Relation.REPORTER_OR_SCOPE:
+        own = actor.user_id is not None and case.reporter_user_id == actor.user_id
+        return own or (_covers(actor, case) and not _is_resident_only(actor))
+    return can_read(actor, case)
+
+
+def _is_resident_only(actor: Actor) -> bool:
+    return not actor.has(Permission.CASE_VIEW_CONTACT) and not actor.has(Permission.CASE_DISPATCH)
+
+
+def require_action(actor: Actor, action: Action, case: Case) -> None:
+    rule = action.rule
+    if not actor.has(rule.permission):
+        raise PermissionDeniedError(
+            f"{actor.display_name}无权执行“{rule.label}”",
+            code="action_not_permitted",
+            detail={"action": action.value, "permission": rule.permission.value},
+        )
+    if not relation_holds(actor, rule.relation, case):
+        raise PermissionDeniedError(
+            f"{actor.display_name}不能对案件{case.number}执行“{rule.label}”：{_relation_text(rule.relation)}",
+            code="out_of_scope",
+            detail={"action": action.value, "case": case.number},
+        )
+
+
+def _relation_text(relation: Relation) -> str:
+    return {
+        Relation.SCOPE: "案件不在其管辖网格内",
+        Relation.MAIN_DEPARTMENT: "只有主办部门可以办理",
+        Relation.REPORTER_OR_SCOPE: "只能评价本人反映的或本辖区的案件",
+        Relation.READER: "无权查看该案件",
+    }[relation]
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****5678 style: the first three and last four digits stay, enough to confirm with the caller."""
+    if not phone:
+        return phone
+    digits = phone.strip()
+    if len(digits) <= 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def mask_name(name: str | None) -> str | None:
+    """张** style."""
+    if not name:
+        return name
+    return name[0] + "*" * (len(name) - 1)

@@ -1,0 +1,159 @@
+"""The case clock: stage deadlines in working time, extensions, suspension, and the due-soon/overdue flags.
+
+Stages: register (from intake), dispatch (from registration), handle (from dispatch; its deadline is the one
+按期办结 is judged by, kept in ``deadline_at``), verify (from the submitted result). Extending adds working
+minutes to the handling stage. Suspending (挂账) stores the working minutes left and clears nothing; resuming
+starts them again from the moment of resumption, so suspended time never counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from civicgrid.cases.models import Case
+from civicgrid.cases.taxonomy import effective_limits
+from civicgrid.worktime.calendar import UnknownCalendarYearError, WorkCalendar, WorkDuration, parse_limit
+
+HANDLE = "handle"
+
+
+def stage_limit(case: Case, stage: str, calendar: WorkCalendar) -> int:
+    limit = effective_limits(case.category)[stage]
+    return parse_limit(limit["value"], limit["unit"], calendar.day_minutes()).minutes
+
+
+CLOCK_PENDING = "节假日表缺少{year}年的安排，时限暂未计算：管理员录入后由定时任务补算"
+
+
+def start_stage(case: Case, stage: str, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> str | None:
+    """Start a stage's clock. Returns a note when the deadline cannot be computed yet (a year missing from the
+    holiday table): the case goes on without a deadline rather than being refused, and ``backfill`` fills it in."""
+    minutes = stage_limit(case, stage, calendar)
+    case.stage = stage
+    case.stage_started_at = now
+    case.stage_minutes = minutes
+    try:
+        case.stage_due_at = calendar.add(now, WorkDuration(minutes))
+    except UnknownCalendarYearError as error:
+        case.stage_due_at = case.due_soon_at = None
+        if stage == HANDLE:
+            case.deadline_at = None
+        refresh_flags(case, now)
+        return CLOCK_PENDING.format(year=error.year)
+    if stage == HANDLE:
+        case.deadline_at = case.stage_due_at
+    _set_due_soon(case, calendar, due_soon_share)
+    refresh_flags(case, now)
+    return None
+
+
+def backfill(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> bool:
+    """Compute a deadline that could not be computed when the stage started. True when it now could."""
+    if case.stage is None or case.stage_started_at is None or case.stage_due_at is not None:
+        return False
+    minutes = case.stage_minutes or stage_limit(case, case.stage, calendar)
+    try:
+        case.stage_due_at = calendar.add(case.stage_started_at, WorkDuration(minutes))
+    except UnknownCalendarYearError:
+        return False
+    if case.stage == HANDLE:
+        case.deadline_at = case.stage_due_at
+    _set_due_soon(case, calendar, due_soon_share)
+    refresh_flags(case, now)
+    return True
+
+
+def continue_handling(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:
+    """Back to work on the same handling deadline (rework after a failed verification): the handling stage is
+    the one that started at dispatch, so its deadline may already have passed and the case is then overdue."""
+    if case.deadline_at is None:
+        start_stage(case, HANDLE, now, calendar, due_soon_share)
+        return
+    case.stage = HANDLE
+    case.stage_started_at = min(case.dispatched_at or now, case.deadline_at)
+    case.stage_minutes = calendar.working_minutes_between(case.stage_started_at, case.deadline_at)
+    case.stage_due_at = case.deadline_at
+    _set_due_soon(case, calendar, due_soon_share)
+    refresh_flags(case, now)
+
+
+def end_stages(case: Case) -> None:
+    case.stage = None
+    case.stage_due_at = None
+    case.due_soon_at = None
+    case.due_soon = False
+    case.overdue = False
+
+
+def extend(case: Case, minutes: int, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:
+    case.stage_minutes = (case.stage_minutes or 0) + minutes
+    if case.stage_due_at is None:  # still waiting for the holiday table: backfill will count the extension
+        return
+    try:
+        case.stage_due_at = calendar.add(case.stage_due_at, WorkDuration(minutes))
+    except UnknownCalendarYearError:
+        _clock_pending(case, now)
+        return
+    if case.stage == HANDLE:
+        case.deadline_at = case.stage_due_at
+    _set_due_soon(case, calendar, due_soon_share)
+    refresh_flags(case, now)
+
+
+def _clock_pending(case: Case, now: dt.datetime) -> None:
+    case.stage_due_at = case.due_soon_at = None
+    if case.stage == HANDLE:
+        case.deadline_at = None
+    refresh_flags(case, now)
+
+
+def suspend(case: Case, now: dt.datetime, calendar: WorkCalendar) -> None:
+    case.suspended_at = now
+    case.remaining_stage_minutes = _left(case.stage_due_at, now, calendar)
+    case.remaining_deadline_minutes = _left(case.deadline_at, now, calendar)
+    case.due_soon = False
+    case.overdue = False
+
+
+def resume(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:
+    remaining_stage, remaining_deadline = case.remaining_stage_minutes, case.remaining_deadline_minutes
+    case.suspended_at = None
+    case.remaining_stage_minutes = None
+    case.remaining_deadline_minutes = None
+    if remaining_stage is None:  # the stage had no deadline yet: count it afresh from now
+        case.stage_started_at = now
+        return
+    try:
+        case.stage_due_at = calendar.add(now, WorkDuration(remaining_stage))
+        if remaining_deadline is not None and case.deadline_at is not None:
+            case.deadline_at = calendar.add(now, WorkDuration(remaining_deadline))
+    except UnknownCalendarYearError:
+        case.stage_started_at, case.stage_minutes = now, remaining_stage
+        _clock_pending(case, now)
+        return
+    _set_due_soon(case, calendar, due_soon_share, reference=now)
+    refresh_flags(case, now)
+
+
+def _left(due: dt.datetime | None, now: dt.datetime, calendar: WorkCalendar) -> int | None:
+    if due is None:
+        return None
+    return calendar.working_minutes_between(now, due) if due > now else 0
+
+
+def _set_due_soon(case: Case, calendar: WorkCalendar, share: float, reference: dt.datetime | None = None) -> None:
+    """Due soon once ``share`` of the stage's time is left, counted back from the stage deadline."""
+    assert case.stage_due_at is not None
+    start = reference or case.stage_started_at or case.stage_due_at
+    total = calendar.working_minutes_between(start, case.stage_due_at)
+    case.due_soon_at = calendar.add(start, WorkDuration(int(total * (1 - share))))
+
+
+def refresh_flags(case: Case, now: dt.datetime) -> None:
+    if case.suspended_at is not None or case.stage_due_at is None:
+        case.due_soon = case.overdue = False
+        return
+    case.overdue = now >= case.stage_due_at
+    case.due_soon = not case.overdue and case.due_soon_at is not None and now >= case.due_soon_at
+    if case.overdue:
+        case.ever_overdue = True

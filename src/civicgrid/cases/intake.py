@@ -1,0 +1,282 @@
+"""Intake: every channel's report becomes a case with one unified number, placed on the grid, exactly once.
+
+Idempotent on (channel, source id) and on an idempotency key: a retried submission returns the case it already
+made (``created`` False) and changes nothing. A point outside every grid is kept, flagged for manual
+placement, and scoped to where it was taken in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from civicgrid import counters, timesource
+from civicgrid.cases import clock
+from civicgrid.cases.attachments import Upload, attach
+from civicgrid.cases.events import append_event
+from civicgrid.cases.models import Case, CaseState, Channel, Placement
+from civicgrid.cases.taxonomy import get_case_type, get_category, is_leaf, validate_extra
+from civicgrid.errors import InvalidInputError, PermissionDeniedError
+from civicgrid.geo.coords import CRS, parse_crs
+from civicgrid.grid.codes import district_code_of
+from civicgrid.grid.index import GridIndex, LocatedPoint, grid_index, place_point
+from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.roles import Permission, Role
+from civicgrid.settings import Settings, get_settings
+from civicgrid.worktime.service import load_calendar
+
+MAX_TITLE = 200
+MAX_DESCRIPTION = 10_000
+_PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
+HOTLINES = frozenset({Channel.HOTLINE_12345, Channel.HOTLINE_8890, Channel.HOTLINE_96685, Channel.MESSAGE_BOARD})
+
+# Channels where the person taking the report in is also the one reporting it.
+SELF_REPORTED = frozenset({Channel.RESIDENT, Channel.GRID_PATROL, Channel.INSPECTION})
+
+# Which channels each role may take reports from (a resident reports for themselves, an operator answers lines).
+ROLE_CHANNELS: dict[Role, frozenset[Channel]] = {
+    Role.ADMIN: frozenset(Channel),
+    Role.DISPATCHER: frozenset(Channel),
+    Role.HOTLINE_OPERATOR: HOTLINES | {Channel.REFERRAL},
+    Role.GRID_WORKER: frozenset({Channel.GRID_PATROL, Channel.INSPECTION}),
+    Role.RESIDENT: frozenset({Channel.RESIDENT}),
+}
+
+
+@dataclass
+class IntakeRequest:
+    channel: Channel
+    title: str = ""
+    description: str = ""
+    case_type_code: str | None = None
+    category_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = None
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    source_id: str | None = None
+    idempotency_key: str | None = None
+    reported_at: dt.datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    attachments: Sequence[Upload] = ()
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    case: Case
+    created: bool
+    tracking_code: str | None = None  # shown once to an anonymous reporter; only its hash is stored
+
+
+def intake(session: Session, actor: Actor, request: IntakeRequest, *, settings: Settings | None = None) -> IntakeResult:
+    settings = settings or get_settings()
+    actor.require(Permission.CASE_INTAKE, "受理案件")
+    require_channel(actor, request.channel)
+    existing = _existing(session, request)
+    if existing is not None:
+        return IntakeResult(existing, created=False)
+    case = _new_case(session, actor, request, settings)
+    try:
+        with session.begin_nested():
+            session.add(case)
+            session.flush()
+    except IntegrityError:
+        # Someone else took the same (channel, source id) or key in between: theirs is the case.
+        found = _existing(session, request)
+        if found is None:
+            raise
+        return IntakeResult(found, created=False)
+    tracking_code = _tracking_code(case) if actor.user_id is None and request.channel is Channel.RESIDENT else None
+    calendar = load_calendar(session, settings)
+    pending = clock.start_stage(case, "register", case.reported_at, calendar, settings.due_soon_share)
+    data = {"clock": pending} if pending else {}
+    event = append_event(session, case, actor, "intake", None, CaseState.REPORTED, _intake_note(case), data)
+    for upload in request.attachments:
+        attach(session, settings, case, event, upload)
+    session.flush()
+    return IntakeResult(case, created=True, tracking_code=tracking_code)
+
+
+def require_channel(actor: Actor, channel: Channel) -> None:
+    if actor.is_system:
+        return
+    allowed = frozenset(c for role in actor.roles for c in ROLE_CHANNELS.get(role, frozenset()))
+    if channel not in allowed:
+        raise PermissionDeniedError(
+            f"{actor.display_name}不能受理“{channel.label}”渠道的案件", code="channel_not_allowed"
+        )
+
+
+def _existing(session: Session, request: IntakeRequest) -> Case | None:
+    if request.idempotency_key:
+        found = session.execute(
+            select(Case).where(Case.idempotency_key == request.idempotency_key)
+        ).scalar_one_or_none()
+        if found is not None:
+            return found
+    if request.source_id:
+        return session.execute(
+            select(Case).where(Case.channel == request.channel.value, Case.source_id == request.source_id)
+        ).scalar_one_or_none()
+    return None
+
+
+def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: Settings) -> Case:
+    title, description = _texts(request)
+    category = get_category(session, request.category_code) if request.category_code else None
+    if category is not None and not is_leaf(session, category):
+        raise InvalidInputError(f"请选择“{category.name}”下的具体小类", code="category_not_leaf")
+    type_code = request.case_type_code or (category.case_type_code if category else None)
+    extra = validate_extra(get_case_type(session, type_code), request.extra) if type_code else {}
+    if request.extra and not type_code:
+        raise InvalidInputError("填写了扩展字段，但没有指定案件类型", code="type_required")
+    reported_at = _reported_at(request.reported_at)
+    case = Case(
+        number=_next_number(session, settings),
+        channel=request.channel.value,
+        source_id=_optional_text(request.source_id, 100, "来源编号"),
+        idempotency_key=_optional_text(request.idempotency_key, 100, "幂等键"),
+        case_type_code=type_code,
+        category=category,
+        title=title,
+        description=description,
+        extra=extra,
+        state=CaseState.REPORTED.value,
+        priority=category.priority if category else 3,
+        reporter_user_id=actor.user_id if request.channel in SELF_REPORTED else None,
+        reporter_name=_optional_text(request.reporter_name, 50, "反映人姓名"),
+        reporter_phone=_phone(request.reporter_phone),
+        address=_optional_text(request.address, 200, "地址"),
+        reported_at=reported_at,
+        event_count=0,
+    )
+    _place(session, actor, case, request)
+    return case
+
+
+def _texts(request: IntakeRequest) -> tuple[str, str]:
+    description = (request.description or "").replace("_x000D_", "").strip()
+    title = " ".join((request.title or "").split())
+    if not title:
+        title = " ".join(description.split())[:30]
+    if not title:
+        raise InvalidInputError("请填写问题标题或描述", code="empty_case")
+    if len(title) > MAX_TITLE:
+        raise InvalidInputError(f"标题超过{MAX_TITLE}个字", code="title_too_long")
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInputError(f"描述超过{MAX_DESCRIPTION}个字", code="description_too_long")
+    return title, description
+
+
+def _optional_text(value: str | None, limit: int, what: str) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InvalidInputError(f"{what}超过{limit}个字", code="text_too_long", detail={"field": what})
+    return text or None
+
+
+def _phone(value: str | None) -> str | None:
+    if not value or not value.strip():
+        return None
+    phone = value.strip()
+    if not _PHONE.match(phone):
+        raise InvalidInputError(f"电话号码“{phone}”格式不正确", code="invalid_phone")
+    return phone
+
+
+def _reported_at(value: dt.datetime | None) -> dt.datetime:
+    now = timesource.now()
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise InvalidInputError("反映时间缺少时区", code="naive_datetime")
+    if value > now + dt.timedelta(minutes=5):
+        raise InvalidInputError("反映时间不能晚于现在", code="reported_in_future")
+    return value.astimezone(dt.UTC)
+
+
+def _next_number(session: Session, settings: Settings) -> str:
+    """One numbering scheme for every channel: the Beijing date and a daily sequence, e.g. 20251009000123."""
+    today = timesource.now().astimezone(ZoneInfo(settings.timezone)).strftime("%Y%m%d")
+    return f"{today}{counters.increment(session, f'case_number:{today}'):06d}"
+
+
+def _place(session: Session, actor: Actor, case: Case, request: IntakeRequest) -> None:
+    if request.lon is None and request.lat is None:
+        case.placement = Placement.NO_LOCATION.value
+        case.scope_code = _fallback_scope(session, actor, None)
+        case.district_code = district_code_of(case.scope_code)
+        return
+    if request.lon is None or request.lat is None:
+        raise InvalidInputError("经纬度须同时填写", code="incomplete_coordinates")
+    crs = parse_crs(request.crs)
+    apply_location(session, actor, case, place_point(session, request.lon, request.lat, crs), crs)
+
+
+def apply_location(session: Session, actor: Actor, case: Case, found: LocatedPoint, crs: CRS) -> None:
+    case.lon, case.lat, case.input_crs = found.lon, found.lat, crs.value
+    if found.node is not None:
+        case.placement = Placement.LOCATED.value
+        case.grid_node_id = found.node.id
+        case.scope_code = found.node.code
+        case.nearest_grid_code = None
+        case.distance_to_grid_m = None
+    else:
+        case.placement = Placement.OUTSIDE.value
+        case.grid_node_id = None
+        case.nearest_grid_code = found.nearest.code if found.nearest else None
+        case.distance_to_grid_m = found.distance_m
+        case.scope_code = _fallback_scope(session, actor, case.nearest_grid_code)
+    case.district_code = district_code_of(case.scope_code)
+
+
+def _fallback_scope(session: Session, actor: Actor, nearest_code: str | None) -> str:
+    """Where an unplaced case is looked after: the district nearest to it, else where the actor works, else the top
+    of the grid."""
+    index = grid_index(session)
+    if nearest_code is not None:
+        district = _district_of(index, nearest_code)
+        if district is not None:
+            return district
+    if actor.grid_codes and actor.grid_codes != ALL_GRIDS:
+        return actor.grid_codes[0]
+    roots = sorted((ref.code for ref in index.refs.values() if index.parents[ref.id] is None), key=len)
+    return roots[0] if roots else ""
+
+
+def _district_of(index: GridIndex, code: str) -> str | None:
+    node_id = index.ids_by_code.get(code)
+    if node_id is None:
+        return None
+    path = index.path(node_id)
+    districts = [ref.code for ref in path if len(ref.code) == 6]
+    return districts[0] if districts else path[0].code
+
+
+def _tracking_code(case: Case) -> str:
+    code = secrets.token_hex(4).upper()
+    case.tracking_code_hash = tracking_hash(case.number, code)
+    return code
+
+
+def tracking_hash(number: str, code: str) -> str:
+    return hashlib.sha256(f"{number}:{code.strip().upper()}".encode()).hexdigest()
+
+
+def _intake_note(case: Case) -> str:
+    placement = Placement(case.placement).label
+    return f"{Channel(case.channel).label}受理，{placement}"

@@ -1,0 +1,174 @@
+"""A case as an API or page shows it to one actor: contacts masked unless the actor may see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from civicgrid.cases.auth import mask_name, mask_phone
+from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Placement, Rating
+from civicgrid.grid.index import grid_index
+from civicgrid.org.actor import Actor
+from civicgrid.org.models import Department
+from civicgrid.org.roles import Permission
+
+
+class DepartmentRef(BaseModel):
+    code: str
+    name: str
+    role: str
+
+
+class GridRef(BaseModel):
+    code: str
+    name: str
+
+
+class CaseView(BaseModel):
+    number: str
+    version: int
+    state: str
+    state_label: str
+    channel: str
+    channel_label: str
+    source_id: str | None
+    title: str
+    description: str
+    case_type: str | None
+    category_code: str | None
+    category_name: str | None
+    extra: dict[str, Any]
+    priority: int
+    placement: str
+    placement_label: str
+    grid_path: list[GridRef]
+    lon: float | None
+    lat: float | None
+    address: str | None
+    nearest_grid_code: str | None
+    distance_to_grid_m: float | None
+    escalation_code: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    departments: list[DepartmentRef]
+    stage: str | None
+    stage_due_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    due_soon: bool
+    overdue: bool
+    ever_overdue: bool
+    suspended: bool
+    pending_extension_minutes: int | None
+    pending_suspension: bool
+    rework_count: int
+    return_count: int
+    extension_count: int
+    supervision_count: int
+    reopen_count: int
+    self_handled: bool
+    rating: str | None
+    rating_label: str | None
+    merged_into: str | None
+    reported_at: dt.datetime
+    registered_at: dt.datetime | None
+    dispatched_at: dt.datetime | None
+    handled_at: dt.datetime | None
+    closed_at: dt.datetime | None
+
+
+class EventView(BaseModel):
+    seq: int
+    at: dt.datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str
+    note: str
+    data: dict[str, Any]
+
+
+def case_view(session: Session, actor: Actor, case: Case) -> CaseView:
+    contact = actor.has(Permission.CASE_VIEW_CONTACT) or (
+        actor.user_id is not None and case.reporter_user_id == actor.user_id
+    )
+    index = grid_index(session)
+    path = index.path(case.grid_node_id) if case.grid_node_id in index.refs else ()
+    merged_into = session.get(Case, case.merged_into_id).number if case.merged_into_id else None  # type: ignore[union-attr]
+    return CaseView(
+        number=case.number,
+        version=case.version,
+        state=case.state,
+        state_label=CaseState(case.state).label,
+        channel=case.channel,
+        channel_label=Channel(case.channel).label,
+        source_id=case.source_id,
+        title=case.title,
+        description=case.description,
+        case_type=case.case_type_code,
+        category_code=case.category.code if case.category else None,
+        category_name=case.category.name if case.category else None,
+        extra=case.extra,
+        priority=case.priority,
+        placement=case.placement,
+        placement_label=Placement(case.placement).label,
+        grid_path=[GridRef(code=ref.code, name=ref.name) for ref in path],
+        lon=case.lon,
+        lat=case.lat,
+        address=case.address,
+        nearest_grid_code=case.nearest_grid_code,
+        distance_to_grid_m=case.distance_to_grid_m,
+        escalation_code=case.escalation_code,
+        reporter_name=case.reporter_name if contact else mask_name(case.reporter_name),
+        reporter_phone=case.reporter_phone if contact else mask_phone(case.reporter_phone),
+        departments=_departments(session, case),
+        stage=case.stage,
+        stage_due_at=case.stage_due_at,
+        deadline_at=case.deadline_at,
+        due_soon=case.due_soon,
+        overdue=case.overdue,
+        ever_overdue=case.ever_overdue,
+        suspended=case.suspended_at is not None,
+        pending_extension_minutes=case.pending_extension_minutes,
+        pending_suspension=case.pending_suspension,
+        rework_count=case.rework_count,
+        return_count=case.return_count,
+        extension_count=case.extension_count,
+        supervision_count=case.supervision_count,
+        reopen_count=case.reopen_count,
+        self_handled=case.self_handled,
+        rating=case.rating,
+        rating_label=Rating(case.rating).label if case.rating else None,
+        merged_into=merged_into,
+        reported_at=case.reported_at,
+        registered_at=case.registered_at,
+        dispatched_at=case.dispatched_at,
+        handled_at=case.handled_at,
+        closed_at=case.closed_at,
+    )
+
+
+def _departments(session: Session, case: Case) -> list[DepartmentRef]:
+    result = []
+    for assignment in case.assignments:
+        if not assignment.active:
+            continue
+        department = session.get(Department, assignment.department_id)
+        if department is not None:
+            result.append(DepartmentRef(code=department.code, name=department.name, role=assignment.role))
+    return result
+
+
+def event_view(event: CaseEvent) -> EventView:
+    return EventView(
+        seq=event.seq,
+        at=event.at,
+        actor=event.actor_label,
+        action=event.action,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        note=event.note,
+        data=event.data,
+    )

@@ -1,0 +1,66 @@
+"""The periodic work `civicgrid serve` does in the background: refresh 临期/超期 and deliver notifications.
+
+The same work runs from cron or a systemd timer as `civicgrid tick` and `civicgrid notify deliver`; inside serve
+it is a daemon thread, one run at a time, each run in its own transactions. A failing run is logged and the next
+one tries again — the scheduler never takes the web server down.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from civicgrid.cases.tick import TickReport, tick
+from civicgrid.db import make_session_factory, transaction
+from civicgrid.notify.adapters import senders_from_settings
+from civicgrid.notify.deliver import DeliveryReport, deliver_due
+from civicgrid.settings import Settings
+
+logger = logging.getLogger("civicgrid.scheduler")
+
+
+@dataclass(frozen=True)
+class RunReport:
+    tick: TickReport
+    delivery: DeliveryReport
+
+
+def run_once(engine: Engine, settings: Settings) -> RunReport:
+    writers = make_session_factory(engine, write=True)
+    with transaction(writers) as session:
+        tick_report = tick(session, settings=settings)
+    delivery = deliver_due(writers, senders_from_settings(settings), max_attempts=settings.notify_max_attempts)
+    return RunReport(tick_report, delivery)
+
+
+class Scheduler:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.settings.scheduler_interval_seconds <= 0 or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="civicgrid-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.settings.scheduler_interval_seconds):
+            try:
+                report = run_once(self.engine, self.settings)
+            except Exception:  # logged with its traceback; the next run tries again
+                logger.exception("定时任务运行失败")
+                continue
+            if report.tick.became_overdue or report.tick.became_due_soon or report.delivery.dead:
+                logger.info("定时任务：%s；%s", report.tick, report.delivery)

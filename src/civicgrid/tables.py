@@ -1,0 +1,121 @@
+"""Reading the tables people bring: a CSV or ``.xlsx`` file as a header and its numbered data rows.
+
+CSV in UTF-8, UTF-8 with BOM or GB18030 (``importing.read_text_file``), quoted multi-line cells allowed; ``.xlsx``
+through openpyxl in read-only mode (the first sheet unless one is named). Excel files often claim a huge used
+range: reading stops at the first run of ``EMPTY_ROWS_END`` fully empty rows, and columns right of the last header
+cell are ignored. Fully empty rows are skipped everywhere; row numbers are the ones a spreadsheet shows (header =
+row 1), so a report can point at them.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import unicodedata
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from civicgrid.errors import InvalidInputError
+from civicgrid.importing import read_text_file
+
+EMPTY_ROWS_END = 50  # this many fully empty rows in a row end an .xlsx sheet (bogus used ranges)
+
+Cell = str | int | float | bool | dt.datetime | dt.date | dt.time | None
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: list[tuple[int, tuple[Cell, ...]]]  # (spreadsheet row number, cells); fully empty rows left out
+
+
+def read_table(path: Path, *, sheet: str | None = None) -> Table:
+    """The header and the non-empty data rows of a CSV or .xlsx file."""
+    return read_table_bytes(path, path.read_bytes(), sheet=sheet)
+
+
+def read_table_bytes(path: Path, raw: bytes, *, sheet: str | None = None) -> Table:
+    """As ``read_table``, for bytes already read (``path`` gives the name and the suffix)."""
+    suffix = path.suffix.lower()
+    if raw.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, raw, sheet)
+    if suffix == ".xls" or raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InvalidInputError(
+            f"不支持旧版 Excel 文件（.xls）：{path.name}。请在 Excel/WPS 中另存为 .xlsx 或 CSV 后再导入",
+            code="unsupported_format",
+        )
+    return _read_csv(path)
+
+
+def blank(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _read_csv(path: Path) -> Table:
+    text = read_text_file(path)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise InvalidInputError(f"文件为空或没有表头：{path.name}", code="empty_file")
+        rows: list[tuple[int, tuple[Cell, ...]]] = []
+        for number, record in enumerate(reader, start=2):
+            cells = tuple(record)
+            if any(cell.strip() for cell in cells):
+                rows.append((number, cells))
+    except csv.Error as error:
+        raise InvalidInputError(
+            f"CSV 文件格式错误（约第{reader.line_num}行）：{error}",
+            code="invalid_csv",
+            detail={"line": reader.line_num},
+        ) from error
+    return Table(_header(header), rows)
+
+
+def _read_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
+
+    try:
+        workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+        raise InvalidInputError(f"无法读取 Excel 文件：{path.name}（{error}）", code="invalid_xlsx") from error
+    try:
+        if sheet is not None and sheet not in workbook.sheetnames:
+            raise InvalidInputError(
+                f"Excel 文件中没有工作表“{sheet}”；现有工作表：{'、'.join(workbook.sheetnames)}",
+                code="missing_sheet",
+            )
+        worksheet = workbook[sheet] if sheet is not None else workbook.worksheets[0]
+        first = next(worksheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
+        header_cells = list(first or ())
+        while header_cells and blank(header_cells[-1]):
+            header_cells.pop()
+        if not header_cells:
+            raise InvalidInputError(f"工作表为空或没有表头：{path.name}", code="empty_file")
+        rows = _xlsx_rows(worksheet, len(header_cells))
+    finally:
+        workbook.close()
+    return Table(_header(["" if cell is None else str(cell) for cell in header_cells]), rows)
+
+
+def _xlsx_rows(worksheet: object, width: int) -> list[tuple[int, tuple[Cell, ...]]]:
+    rows: list[tuple[int, tuple[Cell, ...]]] = []
+    empty_run = 0
+    values_by_row = worksheet.iter_rows(min_row=2, max_col=width, values_only=True)  # type: ignore[attr-defined]
+    for number, values in enumerate(values_by_row, start=2):
+        cells = tuple(values[:width]) + (None,) * (width - len(values))
+        if all(blank(cell) for cell in cells):
+            empty_run += 1
+            if empty_run >= EMPTY_ROWS_END:
+                break
+            continue
+        empty_run = 0
+        rows.append((number, cells))
+    return rows
+
+
+def _header(names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(unicodedata.normalize("NFC", name).strip() for name in names)
