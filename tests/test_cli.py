@@ -321,3 +321,9 @@ def test_bulk_imports_of_hotline_calls_and_of_a_taxonomy_and_routing_rules(migra
     assert partly.exit_code == 1 and "新增案件1件" in partly.output and "拒绝1行" in partly.output
     assert "3" in partly.output.split("被拒绝的行")[1]  # the spreadsheet row of the empty call
     assert "共 157 件" in run(migrated, "case", "list").output
+    taken = run(migrated, "case", "intake", "--channel", "hotline_12345", "--title", "无坐标", "--address", "某路")
+    unplaced = taken.output.split("案件 ")[1].split("：")[0]
+    assert "待落图" in taken.output
+    placed = run(migrated, "case", "act", unplaced, "place", "--grid", "370215002")
+    assert placed.exit_code == 0, placed.output
+    assert "潮海街道" in run(migrated, "case", "show", unplaced).output

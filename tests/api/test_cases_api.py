@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import SessionTransaction
 
 from civicgrid import migrate
 from civicgrid.cases.defaults import install_defaults
@@ -194,3 +196,22 @@ def test_lists_are_scoped_and_filterable(api: tuple[TestClient, dict[str, dict[s
     categories = call(client, "GET", "/api/v1/categories", tokens["dispatcher"])["body"]
     rubbish = next(c for c in categories if c["code"] == "0101")
     assert rubbish["limits"]["handle"] == {"value": 4, "unit": "hours"}
+
+
+def test_a_write_that_fails_to_commit_is_an_error_response_not_a_success(
+    api: tuple[TestClient, dict[str, dict[str, str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, tokens = api
+
+    def refuse(self: SessionTransaction, _close: bool = False) -> None:
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    failing = TestClient(client.app, raise_server_exceptions=False)
+    monkeypatch.setattr(SessionTransaction, "commit", refuse)
+    response = failing.post(
+        "/api/v1/cases", json={"channel": "hotline_12345", "title": "路灯不亮"}, headers=tokens["hotline"]
+    )
+    assert response.status_code == 500
+    monkeypatch.undo()
+    listed = client.get("/api/v1/cases", headers=tokens["hotline"]).json()
+    assert listed["total"] == 0

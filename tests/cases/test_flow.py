@@ -11,15 +11,28 @@ from sqlalchemy import select
 from civicgrid import timesource
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.intake import IntakeRequest, intake
-from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Placement, Rating
+from civicgrid.cases.models import Case, CaseAssignment, CaseEvent, CaseState, Channel, Placement, Rating
 from civicgrid.cases.queries import get_case, history
+from civicgrid.cases.tick import tick
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.notify.models import OutboxMessage
 from civicgrid.org.actor import Actor
+from civicgrid.org.models import Department
 
-from .conftest import COMMUNITY, IN_UNIT, OUTSIDE, UNIT, District, beijing, photo
+from .conftest import (
+    COMMUNITY,
+    DISTRICT,
+    IN_OTHER_STREET,
+    IN_UNIT,
+    OTHER_STREET,
+    OUTSIDE,
+    UNIT,
+    District,
+    beijing,
+    photo,
+)
 
 EXPOSED_RUBBISH = "0101"  # 市容环境/暴露垃圾: 4 working hours, default department HC-CG, self-handling allowed
 ILLEGAL_BUILDING = "0301"  # 违法建设/违法搭建: 15 working days, CGJ-ZF (absent here → command centre)
@@ -161,7 +174,9 @@ def test_supervision_escalation_and_merging_duplicates(district: District) -> No
     act(d, d.dispatcher, duplicate, Action.MERGE, master_number=master.number)
     assert duplicate.state == CaseState.MERGED.value
     escalated = report(d, source_id="12345-0003")
-    act(d, d.grid_worker, escalated, Action.ESCALATE, note="需街道协调多部门")
+    with pytest.raises(InvalidInputError, match="须确定案件类别"):
+        act(d, d.grid_worker, escalated, Action.ESCALATE, note="需街道协调多部门")
+    act(d, d.grid_worker, escalated, Action.ESCALATE, note="需街道协调多部门", category_code=EXPOSED_RUBBISH)
     assert escalated.escalation_code == COMMUNITY and escalated.state == CaseState.REGISTERED.value
     act(d, d.street_cg, master, Action.ACCEPT)
     act(d, d.street_cg, master, Action.SUBMIT, note="已清运")
@@ -300,6 +315,39 @@ def test_intake_is_idempotent_on_source_id_and_key(district: District) -> None:
     ]
     assert [k.created for k in keyed] == [True, False, False]
     assert d.session.execute(select(Case).where(Case.title == "井盖松动")).scalars().all() == [keyed[0].case]
+    # Keys belong to their sender: the same key from someone else is a new report, not a window on this one.
+    someone_else = intake(
+        d.session,
+        d.other_resident,
+        IntakeRequest(channel=Channel.RESIDENT, title="路面塌陷", idempotency_key="phone-abc-1"),
+        settings=d.settings,
+    )
+    assert someone_else.created and someone_else.case.id != keyed[0].case.id
+
+
+def test_a_repeated_source_id_does_not_reveal_a_case_outside_the_senders_view(district: District) -> None:
+    d = district
+    east = intake(
+        d.session,
+        d.system,
+        IntakeRequest(
+            channel=Channel.HOTLINE_12345,
+            title="东城路灯不亮",
+            source_id="12345-0001",
+            lon=IN_OTHER_STREET[0],
+            lat=IN_OTHER_STREET[1],
+            crs="wgs84",
+            reporter_name="王建国",
+            reporter_phone="13812345678",
+        ),
+        settings=d.settings,
+    ).case
+    assert east.scope_code.startswith(OTHER_STREET)
+    guess = IntakeRequest(channel=Channel.HOTLINE_12345, title="猜一个编号", source_id="12345-0001")
+    with pytest.raises(ConflictError, match="不在您的查看范围内") as refused:
+        intake(d.session, d.dispatcher, guess, settings=d.settings)
+    assert refused.value.code == "duplicate_not_visible" and "王建国" not in refused.value.message
+    assert intake(d.session, d.district_dispatcher, guess, settings=d.settings).case.id == east.id
 
 
 def test_bad_intake_is_refused_with_a_reason(district: District) -> None:
@@ -311,6 +359,7 @@ def test_bad_intake_is_refused_with_a_reason(district: District) -> None:
         ({"crs": None}, "坐标系"),
         ({"category_code": "01"}, "具体小类"),
         ({"reported_at": dt.datetime(2030, 1, 1, tzinfo=dt.UTC)}, "晚于现在"),
+        ({"reported_at": dt.datetime(1999, 12, 31, tzinfo=dt.UTC)}, "早于2000年"),
         ({"case_type_code": "dispute", "extra": {}}, "当事人"),
         ({"case_type_code": "safety_hazard", "extra": {"unit_inspected": "某厂", "hazard_level": "很大"}}, "隐患等级"),
         ({"extra": {"parties": "张三"}}, "没有指定案件类型"),
@@ -328,7 +377,13 @@ def test_deadlines_across_the_2025_national_day_holiday(district: District) -> N
     assert case.deadline_at == beijing(2025, 10, 9, 11, 0)
     with timesource.pinned(beijing(2025, 10, 9, 11, 0)):
         act(d, d.street_cg, case, Action.ACCEPT)
-    assert case.overdue and case.ever_overdue
+        assert case.ever_overdue and not case.overdue  # late; the flag itself is raised by the scheduler …
+        act(d, d.street_cg, case, Action.COMMENT, note="已到现场")  # … even when someone acts on it first
+        assert tick(d.session, settings=d.settings).became_overdue == 1
+    d.session.refresh(case)  # tick updates rows set-based, behind the session's back
+    assert case.overdue
+    overdue = d.session.execute(select(OutboxMessage).where(OutboxMessage.kind == "overdue")).scalars().all()
+    assert [m.recipient for m in overdue] == ["HC-CG"]  # told once
 
 
 def test_comments_are_history_without_a_state_change(district: District) -> None:
@@ -339,3 +394,63 @@ def test_comments_are_history_without_a_state_change(district: District) -> None
     act(d, d.dispatcher, case, Action.COMMENT, note="已电话联系反映人")
     assert case.state == CaseState.REPORTED.value
     assert history(d.session, d.dispatcher, case.number)[-1].note == "已电话联系反映人"
+
+
+def test_after_escalation_the_higher_levels_command_centre_is_the_fallback(district: District) -> None:
+    d = district
+    case = report(d, source_id="12345-0101")
+    act(d, d.dispatcher, case, Action.REGISTER, category_code=ILLEGAL_BUILDING)  # no such department here
+    for _ in range(3):  # unit → community → street → district
+        act(d, d.grid_worker if case.escalation_code is None else d.dispatcher, case, Action.ESCALATE, note="协调")
+    assert case.escalation_code == DISTRICT
+    act(d, d.district_dispatcher, case, Action.DISPATCH)
+    assert _active_departments(d, case) == {("ZHZX", "main")}
+
+
+def test_reopening_goes_back_to_the_departments_of_the_last_dispatch_only(district: District) -> None:
+    d = district
+    case = dispatched(d)  # to 海川街道城管办 by the category default
+    act(d, d.dispatcher, case, Action.REROUTE, note="改由区城管局主办", main_department="CGJ")
+    act(d, d.cgj, case, Action.ACCEPT)
+    act(d, d.cgj, case, Action.SUBMIT, note="已处理", attachments=[photo()])
+    act(d, d.dispatcher, case, Action.VERIFY_PASS)
+    act(d, d.dispatcher, case, Action.RATE, rating=Rating.UNSATISFIED)  # recorded from the caller's return visit
+    act(d, d.dispatcher, case, Action.REOPEN, note="群众不满意，重办")
+    assert _active_departments(d, case) == {("CGJ", "main")}
+
+
+def test_merging_a_master_moves_its_duplicates_along_and_closing_closes_them_all(district: District) -> None:
+    d = district
+    final = dispatched(d, source_id="m-final")
+    middle = report(d, source_id="m-middle")
+    first = report(d, source_id="m-first")
+    act(d, d.dispatcher, first, Action.MERGE, master_number=middle.number)
+    act(d, d.dispatcher, middle, Action.MERGE, master_number=final.number)
+    d.session.refresh(first)
+    assert first.merged_into_id == final.id and first.state == CaseState.MERGED.value
+    assert history(d.session, d.dispatcher, first.number)[-1].action == "moved_to_master"
+    act(d, d.street_cg, final, Action.ACCEPT)
+    act(d, d.street_cg, final, Action.SUBMIT, note="已清运")
+    act(d, d.grid_worker, final, Action.VERIFY_PASS)
+    for duplicate in (middle, first):
+        d.session.refresh(duplicate)
+        assert duplicate.state == CaseState.CLOSED.value
+
+
+def test_an_extension_must_be_longer_than_nothing(district: District) -> None:
+    d = district
+    case = dispatched(d)
+    for value in (0, 0.001):
+        with pytest.raises(InvalidInputError) as refused:
+            act(d, d.street_cg, case, Action.REQUEST_EXTENSION, note="需要时间", extension_value=value)
+        assert refused.value.code in ("invalid_extension", "invalid_limit")
+    assert case.pending_extension_minutes is None
+
+
+def _active_departments(d: District, case: Case) -> set[tuple[str, str]]:
+    rows = d.session.execute(
+        select(Department.code, CaseAssignment.role)
+        .join(CaseAssignment, CaseAssignment.department_id == Department.id)
+        .where(CaseAssignment.case_id == case.id, CaseAssignment.active)
+    )
+    return {(code, role) for code, role in rows}

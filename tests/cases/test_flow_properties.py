@@ -192,7 +192,8 @@ def _forward(case: Case) -> tuple[Action, ...]:
     return FORWARD.get(state, ())
 
 
-ENGINE_EVENTS = {"intake", "merged_duplicate", "closed_with_master"}
+ENGINE_EVENTS = {"intake", "merged_duplicate", "closed_with_master", "moved_to_master"}
+CATEGORISING = (Action.REGISTER, Action.ESCALATE)  # actions that may set the category on the way
 COUNTED = {
     "rework_count": "verify_fail",
     "return_count": "return",
@@ -411,7 +412,7 @@ def test_random_action_sequences_keep_the_case_invariants(district: District) ->
             extension_value, extension_unit = step["extension"]
             params = ActionInput(
                 note="按流程办理",
-                category_code=step["category"] if action is Action.REGISTER and case.category_id is None else None,
+                category_code=step["category"] if action in CATEGORISING and case.category_id is None else None,
                 main_department=step["main"],
                 extension_value=extension_value,
                 extension_unit=extension_unit,

@@ -463,3 +463,22 @@ def test_a_few_thousand_real_messages_with_broken_rows_in_between(db: Db, tmp_pa
     assert _source_ids_are_unique(db)
     again = db.run(path)
     assert again.already_imported and db.count(Case) == result.created
+
+
+def test_each_sheet_of_a_workbook_is_its_own_run(db: Db, tmp_path: Path) -> None:
+    book = Workbook()
+    january = book.active
+    january.title = "一月"
+    february = book.create_sheet("二月")
+    for sheet, ids in ((january, ("J-1", "J-2")), (february, ("F-1",))):
+        sheet.append(["工单编号", "来电时间", "诉求内容"])
+        for source_id in ids:
+            sheet.append([source_id, dt.datetime(2025, 9, 1, 8, 30), f"{sheet.title}的诉求"])
+    path = tmp_path / "2025年工单.xlsx"
+    book.save(path)
+    mapping = "source_id=工单编号,reported_at=来电时间,description=诉求内容,sheet={}"
+    first = db.run(path, mapping.format("一月"), channel=Channel.HOTLINE_12345)
+    second = db.run(path, mapping.format("二月"), channel=Channel.HOTLINE_12345)
+    assert (first.created, second.created, second.already_imported) == (2, 1, False)
+    assert db.run(path, mapping.format("二月"), channel=Channel.HOTLINE_12345).already_imported
+    assert db.count(ImportRun) == 2 and db.count(Case) == 3

@@ -49,5 +49,7 @@ def current_actor(
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
-WriteSession = Annotated[Session, Depends(write_session)]
+# scope="function": the transaction commits before the response goes out, so a failed commit is an error response
+# and a client that reads right after a 201 finds what it wrote.
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 CurrentActor = Annotated[Actor, Depends(current_actor)]

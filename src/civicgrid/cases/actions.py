@@ -142,6 +142,15 @@ def _require_evidence(action: Action, params: ActionInput) -> None:
 
 def _register(ctx: _Context) -> CaseState | None:
     case = ctx.case
+    _set_category(ctx, "立案须确定案件类别")
+    case.registered_at = ctx.now
+    ctx.start("dispatch")
+    return None
+
+
+def _set_category(ctx: _Context, missing: str) -> None:
+    """Set or correct the category when one is given; the case must end up with one."""
+    case = ctx.case
     if ctx.params.category_code:
         category = get_category(ctx.session, ctx.params.category_code)
         if not is_leaf(ctx.session, category):
@@ -150,10 +159,7 @@ def _register(ctx: _Context) -> CaseState | None:
         case.priority = category.priority
         ctx.data["category"] = category.code
     if case.category is None:
-        raise InvalidInputError("立案须确定案件类别", code="category_required")
-    case.registered_at = ctx.now
-    ctx.start("dispatch")
-    return None
+        raise InvalidInputError(missing, code="category_required")
 
 
 def _reject(ctx: _Context) -> CaseState | None:
@@ -253,6 +259,8 @@ def _request_extension(ctx: _Context) -> CaseState | None:
     if params.extension_value is None:
         raise InvalidInputError("请填写延期时长", code="extension_required")
     minutes = parse_limit(params.extension_value, params.extension_unit, ctx.calendar.day_minutes()).minutes
+    if minutes <= 0:
+        raise InvalidInputError("延期时长须大于0", code="invalid_extension")
     case.pending_extension_minutes = minutes
     ctx.data["minutes"] = minutes
     return None
@@ -329,6 +337,7 @@ def _escalate(ctx: _Context) -> CaseState | None:
     parent_id = index.parents.get(node_id) if node_id is not None else None
     if parent_id is None:
         raise InvalidInputError("已是最高一级网格，无法继续吹哨上报", code="no_higher_level")
+    _set_category(ctx, "吹哨上报须确定案件类别（请选择类别）")  # it arrives upstairs registered
     parent = index.refs[parent_id]
     case.escalation_code = parent.code
     for assignment in case.assignments:
@@ -352,9 +361,28 @@ def _merge(ctx: _Context) -> CaseState | None:
         raise InvalidInputError("不能把案件合并到它自己", code="merge_into_self")
     if master.case_state in (CaseState.CLOSED, CaseState.REJECTED, CaseState.MERGED):
         raise ConflictError(f"主案件{master.number}为“{master.case_state.label}”，不能再合并", code="master_not_open")
+    require_action(ctx.actor, Action.MERGE, master)  # the master changes too: it must be the actor's to change
     case.merged_into_id = master.id
     clock.end_stages(case)
     ctx.data["master"] = master.number
+    _record_duplicate(ctx, master, case)
+    for earlier in _duplicates_of(ctx.session, case):  # this case's own duplicates follow it to the new master
+        earlier.merged_into_id = master.id
+        append_event(
+            ctx.session,
+            earlier,
+            ctx.actor,
+            "moved_to_master",
+            CaseState.MERGED,
+            CaseState.MERGED,
+            f"原主案件{case.number}并入{master.number}，随之改并入{master.number}",
+            {"master": master.number, "previous_master": case.number},
+        )
+        _record_duplicate(ctx, master, earlier)
+    return None
+
+
+def _record_duplicate(ctx: _Context, master: Case, duplicate: Case) -> None:
     append_event(
         ctx.session,
         master,
@@ -362,10 +390,17 @@ def _merge(ctx: _Context) -> CaseState | None:
         "merged_duplicate",
         master.case_state,
         master.case_state,
-        f"合并重复件{case.number}",
-        {"duplicate": case.number},
+        f"合并重复件{duplicate.number}",
+        {"duplicate": duplicate.number},
     )
-    return None
+
+
+def _duplicates_of(session: Session, master: Case) -> list[Case]:
+    return list(
+        session.execute(
+            select(Case).where(Case.merged_into_id == master.id, Case.state == CaseState.MERGED.value)
+        ).scalars()
+    )
 
 
 def _self_handle(ctx: _Context) -> CaseState | None:
@@ -406,9 +441,7 @@ def _reopen(ctx: _Context) -> CaseState | None:
     case.rating = None
     case.rated_at = None
     case.closed_at = None
-    case.handled_at = None
-    for assignment in case.assignments:
-        assignment.active = True
+    case.handled_at = None  # the departments of the last dispatch are still assigned: they do it again
     case.dispatched_at = ctx.now
     ctx.start(clock.HANDLE)
     department = _main_department(ctx)
@@ -449,10 +482,7 @@ def _comment(ctx: _Context) -> CaseState | None:
 
 
 def _close_merged_duplicates(ctx: _Context) -> None:
-    duplicates = ctx.session.execute(
-        select(Case).where(Case.merged_into_id == ctx.case.id, Case.state == CaseState.MERGED.value)
-    ).scalars()
-    for duplicate in duplicates:
+    for duplicate in _duplicates_of(ctx.session, ctx.case):
         duplicate.state = CaseState.CLOSED.value
         duplicate.closed_at = ctx.now
         append_event(

@@ -150,10 +150,13 @@ def _set_due_soon(case: Case, calendar: WorkCalendar, share: float, reference: d
 
 
 def refresh_flags(case: Case, now: dt.datetime) -> None:
+    """Lower the 临期/超期 flags that no longer hold (a new stage, an extension, a suspension). Raising them is
+    the scheduler's job alone (``tick``), because raising one tells the departments, once."""
     if case.suspended_at is not None or case.stage_due_at is None:
         case.due_soon = case.overdue = False
         return
-    case.overdue = now >= case.stage_due_at
-    case.due_soon = not case.overdue and case.due_soon_at is not None and now >= case.due_soon_at
-    if case.overdue:
+    past_due = now >= case.stage_due_at
+    case.overdue = case.overdue and past_due
+    case.due_soon = case.due_soon and not past_due and case.due_soon_at is not None and now >= case.due_soon_at
+    if past_due:
         case.ever_overdue = True

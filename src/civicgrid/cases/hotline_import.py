@@ -28,7 +28,7 @@ Rejected rows
     ``ImportRowError``; nothing about it is half-written (every row is taken in inside its own savepoint).
 
 Resuming and repeating
-    An ``ImportRun`` keyed by (sha256 of the file's bytes, channel) records the progress. Rows are processed in
+    An ``ImportRun`` keyed by (sha256 of the file's bytes, channel, sheet) records the progress. Rows are processed in
     batches of ``batch_size``; each batch runs in its own transaction, which also advances ``ImportRun.next_row``
     and its counters, so a crash loses at most the batch in flight and running the same file again continues
     from ``next_row``. Re-processed rows can not make duplicates anyway: cases are unique on
@@ -64,6 +64,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from civicgrid import audit, timesource
 from civicgrid.cases.intake import (
+    EARLIEST_YEAR,
     HOTLINES,
     MAX_TITLE,
     IntakeRequest,
@@ -80,7 +81,7 @@ from civicgrid.settings import Settings, get_settings
 from civicgrid.tables import Cell, Table, blank, read_table_bytes
 
 IMPORT_CHANNELS = HOTLINES | {Channel.REFERRAL}
-MIN_YEAR = 1990  # earlier "times" are Excel zero dates and the like
+MIN_YEAR = EARLIEST_YEAR  # earlier "times" are Excel zero dates and the like; the calendar starts here
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)  # the same allowance as intake()
 MAX_SOURCE_ID = 100
 DERIVED_PREFIX = "row-sha1:"
@@ -619,8 +620,11 @@ def _start_run(
     mapping: ColumnMapping,
     total: int,
 ) -> tuple[ImportRun, bool]:
+    sheet = mapping.sheet or ""
     run = session.execute(
-        select(ImportRun).where(ImportRun.file_sha256 == sha256, ImportRun.channel == channel.value)
+        select(ImportRun).where(
+            ImportRun.file_sha256 == sha256, ImportRun.channel == channel.value, ImportRun.sheet == sheet
+        )
     ).scalar_one_or_none()
     if run is not None:
         if run.status != FINISHED and run.mapping != mapping.to_dict():
@@ -635,6 +639,7 @@ def _start_run(
         source_name=path.name[:200],
         file_sha256=sha256,
         channel=channel.value,
+        sheet=sheet,
         mapping=mapping.to_dict(),
         total_rows=total,
         next_row=0,
@@ -683,6 +688,11 @@ def _import_batch(
                     result = intake(session, actor, row.request, settings=settings)
             except (InvalidInputError, NotFoundError) as error:
                 errors.append(RejectedRow(row.number, error.message, error.code))
+                continue
+            except ConflictError as error:
+                if error.code != "duplicate_not_visible":  # a case outside the operator's view: still a duplicate
+                    raise
+                duplicates += 1
                 continue
             existing.add(row.source_id)
             if result.created:

@@ -23,20 +23,24 @@ from sqlalchemy.orm import Session
 from civicgrid import counters, timesource
 from civicgrid.cases import clock
 from civicgrid.cases.attachments import Upload, attach
+from civicgrid.cases.auth import can_read
 from civicgrid.cases.events import append_event
 from civicgrid.cases.models import Case, CaseState, Channel, Placement
 from civicgrid.cases.taxonomy import get_case_type, get_category, is_leaf, validate_extra
-from civicgrid.errors import InvalidInputError, PermissionDeniedError
+from civicgrid.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from civicgrid.geo.coords import CRS, parse_crs
 from civicgrid.grid.codes import district_code_of
 from civicgrid.grid.index import GridIndex, LocatedPoint, grid_index, place_point
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission, Role
 from civicgrid.settings import Settings, get_settings
+from civicgrid.worktime.service import MIN_YEAR as CALENDAR_MIN_YEAR
 from civicgrid.worktime.service import load_calendar
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
+EARLIEST_YEAR = CALENDAR_MIN_YEAR  # the first year the holiday table can hold
+MAX_IDEMPOTENCY_KEY = 80  # stored with its owner in front (100 characters)
 _PHONE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 HOTLINES = frozenset({Channel.HOTLINE_12345, Channel.HOTLINE_8890, Channel.HOTLINE_96685, Channel.MESSAGE_BOARD})
 
@@ -84,20 +88,21 @@ def intake(session: Session, actor: Actor, request: IntakeRequest, *, settings: 
     settings = settings or get_settings()
     actor.require(Permission.CASE_INTAKE, "受理案件")
     require_channel(actor, request.channel)
-    existing = _existing(session, request)
+    key = _scoped_key(actor, request.idempotency_key)
+    existing = _existing(session, request, key)
     if existing is not None:
-        return IntakeResult(existing, created=False)
-    case = _new_case(session, actor, request, settings)
+        return _repeated(actor, existing)
+    case = _new_case(session, actor, request, settings, key)
     try:
         with session.begin_nested():
             session.add(case)
             session.flush()
     except IntegrityError:
         # Someone else took the same (channel, source id) or key in between: theirs is the case.
-        found = _existing(session, request)
+        found = _existing(session, request, key)
         if found is None:
             raise
-        return IntakeResult(found, created=False)
+        return _repeated(actor, found)
     tracking_code = _tracking_code(case) if actor.user_id is None and request.channel is Channel.RESIDENT else None
     calendar = load_calendar(session, settings)
     pending = clock.start_stage(case, "register", case.reported_at, calendar, settings.due_soon_share)
@@ -119,11 +124,29 @@ def require_channel(actor: Actor, channel: Channel) -> None:
         )
 
 
-def _existing(session: Session, request: IntakeRequest) -> Case | None:
-    if request.idempotency_key:
-        found = session.execute(
-            select(Case).where(Case.idempotency_key == request.idempotency_key)
-        ).scalar_one_or_none()
+def _scoped_key(actor: Actor, key: str | None) -> str | None:
+    """Idempotency keys belong to whoever sent them: another person's key never finds someone else's case."""
+    key = _optional_text(key, MAX_IDEMPOTENCY_KEY, "幂等键")
+    if key is None:
+        return None
+    owner = f"u{actor.user_id}" if actor.user_id is not None else ("system" if actor.is_system else "anonymous")
+    return f"{owner}:{key}"
+
+
+def _repeated(actor: Actor, case: Case) -> IntakeResult:
+    """A repeated submission gets its case back only if the sender may read it; a guessed hotline source id
+    must not reveal another street's case."""
+    if not actor.is_system and not can_read(actor, case):
+        raise ConflictError(
+            "该来源编号（或幂等键）已有对应案件，但不在您的查看范围内，未重复受理",
+            code="duplicate_not_visible",
+        )
+    return IntakeResult(case, created=False)
+
+
+def _existing(session: Session, request: IntakeRequest, key: str | None) -> Case | None:
+    if key:
+        found = session.execute(select(Case).where(Case.idempotency_key == key)).scalar_one_or_none()
         if found is not None:
             return found
     if request.source_id:
@@ -133,7 +156,7 @@ def _existing(session: Session, request: IntakeRequest) -> Case | None:
     return None
 
 
-def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: Settings) -> Case:
+def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: Settings, key: str | None) -> Case:
     title, description = _texts(request)
     category = get_category(session, request.category_code) if request.category_code else None
     if category is not None and not is_leaf(session, category):
@@ -147,7 +170,7 @@ def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: 
         number=_next_number(session, settings),
         channel=request.channel.value,
         source_id=_optional_text(request.source_id, 100, "来源编号"),
-        idempotency_key=_optional_text(request.idempotency_key, 100, "幂等键"),
+        idempotency_key=key,
         case_type_code=type_code,
         category=category,
         title=title,
@@ -206,6 +229,8 @@ def _reported_at(value: dt.datetime | None) -> dt.datetime:
         raise InvalidInputError("反映时间缺少时区", code="naive_datetime")
     if value > now + dt.timedelta(minutes=5):
         raise InvalidInputError("反映时间不能晚于现在", code="reported_in_future")
+    if value.year < EARLIEST_YEAR:  # the working calendar can never cover it: its deadlines would wait forever
+        raise InvalidInputError(f"反映时间早于{EARLIEST_YEAR}年，无法计算办理时限", code="reported_too_early")
     return value.astimezone(dt.UTC)
 
 

@@ -330,12 +330,13 @@ class ImportRun(Base):
     """A bulk import of hotline rows; resumable after a crash from ``next_row``."""
 
     __tablename__ = "case_import_run"
-    __table_args__ = (UniqueConstraint("file_sha256", "channel"),)
+    __table_args__ = (UniqueConstraint("file_sha256", "channel", "sheet"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_name: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     channel: Mapped[str] = mapped_column(String(24))
+    sheet: Mapped[str] = mapped_column(String(100), default="")  # the .xlsx sheet ("" = the first / a CSV)
     mapping: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     next_row: Mapped[int] = mapped_column(Integer, default=0)  # 0-based index of the next data row to process

@@ -51,7 +51,12 @@ def suggest(session: Session, case: Case) -> Route:
         ).scalar_one_or_none()
         if default is not None:
             return Route(default, (), f"类别“{case.category.name}”的默认部门")  # type: ignore[union-attr]
-    return Route(command_centre_for(session, case.scope_code), (), "无匹配规则，转指挥中心（兜底）")
+    return Route(command_centre_for(session, _routing_code(case)), (), "无匹配规则，转指挥中心（兜底）")
+
+
+def _routing_code(case: Case) -> str:
+    """Where the case is handled: the grid it was escalated to (吹哨), else its own."""
+    return case.escalation_code or case.scope_code
 
 
 def _best_rule(session: Session, case: Case) -> RoutingRule | None:
@@ -60,7 +65,7 @@ def _best_rule(session: Session, case: Case) -> RoutingRule | None:
     candidates = [
         rule
         for rule in session.execute(select(RoutingRule).where(RoutingRule.is_active)).scalars()
-        if _matches(rule, category_code, case.scope_code, text)
+        if _matches(rule, category_code, _routing_code(case), text)
     ]
     if not candidates:
         return None

@@ -122,6 +122,10 @@ def act(
     extension_unit: Annotated[str, typer.Option(help="hours | days")] = "days",
     master: Annotated[str | None, typer.Option(help="合并到的主案件编号")] = None,
     rating: Annotated[Rating | None, typer.Option(help="评价")] = None,
+    lon: Annotated[float | None, typer.Option(help="人工落图：经度")] = None,
+    lat: Annotated[float | None, typer.Option(help="人工落图：纬度")] = None,
+    crs: Annotated[str | None, typer.Option(help="人工落图：坐标系 wgs84|gcj02|bd09")] = None,
+    grid: Annotated[str | None, typer.Option(help="人工落图：直接指定网格代码")] = None,
     expected_version: Annotated[int | None, typer.Option(help="预期版本（防止并发覆盖）")] = None,
     photo: Annotated[list[Path] | None, typer.Option(exists=True, dir_okay=False, help="照片，可重复")] = None,
     as_user: AsUser = None,
@@ -139,6 +143,10 @@ def act(
             extension_unit=extension_unit,
             master_number=master,
             rating=rating,
+            lon=lon,
+            lat=lat,
+            crs=crs,
+            grid_code=grid,
             attachments=[Upload(path.name, path.read_bytes()) for path in photo or []],
         )
         event = perform(session, actor, number, action, params)

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("source_name", sa.String(length=200), nullable=False),
         sa.Column("file_sha256", sa.String(length=64), nullable=False),
         sa.Column("channel", sa.String(length=24), nullable=False),
+        sa.Column("sheet", sa.String(length=100), nullable=False),
         sa.Column("mapping", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("total_rows", sa.Integer(), nullable=False),
         sa.Column("next_row", sa.Integer(), nullable=False),
@@ -35,7 +36,9 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_case_import_run")),
-        sa.UniqueConstraint("file_sha256", "channel", name=op.f("uq_case_import_run_file_sha256_channel")),
+        sa.UniqueConstraint(
+            "file_sha256", "channel", "sheet", name=op.f("uq_case_import_run_file_sha256_channel_sheet")
+        ),
     )
     op.create_table(
         "case_type",
