@@ -31,6 +31,9 @@ import shapely
 
 from civicgrid.geo.locator import BatchLocation, GridPolygon, Locator
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for the shared helpers
+from machine import machine
+
 T = TypeVar("T")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -432,27 +435,6 @@ def run_experiments(
 
 
 # ----------------------------------------------------------------------------------------------- report
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    with open("/proc/cpuinfo", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kb = 0
-    with open("/proc/meminfo", encoding="utf-8") as fh:
-        for line in fh:
-            if line.startswith("MemTotal"):
-                mem_kb = int(line.split()[1])
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "ram_gib": round(mem_kb / 1024**2, 1),
-        "platform": platform.platform(),
-        "load_avg_at_start": os.getloadavg(),
-    }
 
 
 def versions() -> dict[str, str]:
