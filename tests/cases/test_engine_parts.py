@@ -142,6 +142,25 @@ def test_missing_holidays_leave_the_deadline_pending_and_the_tick_fills_it_in(di
     assert case.deadline_at == beijing(2027, 1, 4, 11, 0)
 
 
+def test_a_pending_handling_deadline_is_filled_in_even_after_the_case_moved_on(district: District) -> None:
+    d = district
+    with timesource.pinned(beijing(2026, 12, 31, 16, 0)):
+        case = dispatched(d)
+        act(d, d.street_cg, case, Action.REQUEST_EXTENSION, note="协调物业", extension_value=1, extension_unit="hours")
+        act(d, d.dispatcher, case, Action.APPROVE_EXTENSION)
+    with timesource.pinned(beijing(2026, 12, 31, 17, 0)):
+        act(d, d.street_cg, case, Action.ACCEPT)
+        act(d, d.street_cg, case, Action.SUBMIT, note="已清运")
+    assert case.stage == "verify" and case.deadline_at is None
+    set_day(d.session, d.system, dt.date(2027, 1, 1), False, "元旦")
+    confirm_year(d.session, d.system, 2027, "国办发明电〔2026〕X号（测试）")
+    assert tick(d.session, now=beijing(2027, 1, 4, 9, 0)).deadlines_backfilled == 2  # verify stage + handling
+    d.session.refresh(case)
+    # 4 + 1 working hours from Thu 31 Dec 16:00: 1.5 h that day, then 3.5 h on Mon 4 Jan (08:30–12:00).
+    assert case.deadline_at == beijing(2027, 1, 4, 12, 0)
+    assert case.stage_due_at is not None  # the verification stage got its own deadline too
+
+
 def test_types_and_categories_are_configured_as_data(district: District) -> None:
     d = district
     create_case_type(

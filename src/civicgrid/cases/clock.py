@@ -32,6 +32,7 @@ def start_stage(case: Case, stage: str, now: dt.datetime, calendar: WorkCalendar
     case.stage = stage
     case.stage_started_at = now
     case.stage_minutes = minutes
+    _remember_handling(case)
     try:
         case.stage_due_at = calendar.add(now, WorkDuration(minutes))
     except UnknownCalendarYearError as error:
@@ -63,11 +64,33 @@ def backfill(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_shar
     return True
 
 
+def backfill_handling_deadline(case: Case, calendar: WorkCalendar) -> bool:
+    """The handling deadline of a case that left the handling stage while its deadline was still pending."""
+    if case.deadline_at is not None or case.handle_started_at is None or case.handle_minutes is None:
+        return False
+    try:
+        case.deadline_at = calendar.add(case.handle_started_at, WorkDuration(case.handle_minutes))
+    except UnknownCalendarYearError:
+        return False
+    return True
+
+
+def _remember_handling(case: Case) -> None:
+    if case.stage == HANDLE:
+        case.handle_started_at, case.handle_minutes = case.stage_started_at, case.stage_minutes
+
+
 def continue_handling(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:
     """Back to work on the same handling deadline (rework after a failed verification): the handling stage is
     the one that started at dispatch, so its deadline may already have passed and the case is then overdue."""
     if case.deadline_at is None:
-        start_stage(case, HANDLE, now, calendar, due_soon_share)
+        if case.handle_started_at is None:
+            start_stage(case, HANDLE, now, calendar, due_soon_share)
+            return
+        # The handling deadline is still waiting for the holiday table: back to that stage, still waiting.
+        case.stage, case.stage_started_at, case.stage_minutes = HANDLE, case.handle_started_at, case.handle_minutes
+        case.stage_due_at = case.due_soon_at = None
+        backfill(case, now, calendar, due_soon_share)
         return
     case.stage = HANDLE
     case.stage_started_at = min(case.dispatched_at or now, case.deadline_at)
@@ -87,6 +110,7 @@ def end_stages(case: Case) -> None:
 
 def extend(case: Case, minutes: int, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:
     case.stage_minutes = (case.stage_minutes or 0) + minutes
+    _remember_handling(case)
     if case.stage_due_at is None:  # still waiting for the holiday table: backfill will count the extension
         return
     try:
@@ -122,6 +146,7 @@ def resume(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share:
     case.remaining_deadline_minutes = None
     if remaining_stage is None:  # the stage had no deadline yet: count it afresh from now
         case.stage_started_at = now
+        _remember_handling(case)
         return
     try:
         case.stage_due_at = calendar.add(now, WorkDuration(remaining_stage))
@@ -129,6 +154,7 @@ def resume(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share:
             case.deadline_at = calendar.add(now, WorkDuration(remaining_deadline))
     except UnknownCalendarYearError:
         case.stage_started_at, case.stage_minutes = now, remaining_stage
+        _remember_handling(case)
         _clock_pending(case, now)
         return
     _set_due_soon(case, calendar, due_soon_share, reference=now)

@@ -218,6 +218,10 @@ class Case(Base):
     stage_minutes: Mapped[int | None] = mapped_column(Integer)  # the stage's working-time limit, extensions included
     due_soon_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The handling stage's start and length, kept after it ends: a handling deadline that waited for the holiday
+    # table can still be computed (for 按期办结) once the case has moved on.
+    handle_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    handle_minutes: Mapped[int | None] = mapped_column(Integer)
     suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     suspended_from_state: Mapped[str | None] = mapped_column(String(16))
     remaining_stage_minutes: Mapped[int | None] = mapped_column(Integer)

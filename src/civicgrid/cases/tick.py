@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid import timesource
@@ -74,10 +74,22 @@ def _backfill(session: Session, now: dt.datetime, settings: Settings) -> int:
         .scalars()
         .all()
     )
-    if not waiting:
+    left_behind = (  # handling deadlines still pending after the case moved on (to 核查, or closed)
+        session.execute(
+            select(Case).where(
+                Case.deadline_at.is_(None),
+                Case.handle_started_at.is_not(None),
+                or_(Case.stage.is_(None), Case.stage != clock.HANDLE),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not waiting and not left_behind:
         return 0
     calendar = load_calendar(session, settings)
     done = sum(1 for case in waiting if clock.backfill(case, now, calendar, settings.due_soon_share))
+    done += sum(1 for case in left_behind if clock.backfill_handling_deadline(case, calendar))
     session.flush()
     return done
 

@@ -191,6 +191,8 @@ def upgrade() -> None:
         sa.Column("stage_minutes", sa.Integer(), nullable=True),
         sa.Column("due_soon_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("deadline_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("handle_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("handle_minutes", sa.Integer(), nullable=True),
         sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("suspended_from_state", sa.String(length=16), nullable=True),
         sa.Column("remaining_stage_minutes", sa.Integer(), nullable=True),
