@@ -56,7 +56,7 @@ def blank(cell: Cell) -> bool:
 
 def _read_csv(path: Path) -> Table:
     text = read_text_file(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # a torn quote is an error, not a cell
     try:
         header = next(reader, None)
         if header is None:

@@ -23,15 +23,12 @@ def _categories(d: District) -> int:
 
 
 def _leaf(d: District, *path: str) -> Category:
-    parent_id = None
     category = None
     for name in path:
+        parent_id = category.id if category is not None else None
         category = d.session.execute(
-            select(Category).where(Category.name == name, Category.parent_id.is_(parent_id))
-            if parent_id is None
-            else select(Category).where(Category.name == name, Category.parent_id == parent_id)
+            select(Category).where(Category.name == name, Category.parent_id == parent_id)  # == None is IS NULL
         ).scalar_one()
-        parent_id = category.id
     assert category is not None
     return category
 

@@ -7,10 +7,8 @@ module's — and every bad row is recorded with its row number (as a spreadsheet
 Chinese reason and a stable code, while the good rows still go in.
 
 Reading
-    CSV in UTF-8, UTF-8 with BOM or GB18030 (``importing.read_text_file``), quoted multi-line cells allowed;
-    ``.xlsx`` through openpyxl in read-only mode (the first sheet unless ``sheet`` is mapped). Excel files often
-    claim a huge used range: reading stops at the first run of ``tables.EMPTY_ROWS_END`` fully empty rows, and columns
-    right of the last header cell are ignored. Fully empty rows are skipped everywhere.
+    ``tables.read_table``: CSV (UTF-8, BOM, GB18030) or ``.xlsx`` (the first sheet unless ``sheet`` is mapped), with
+    the row numbers a spreadsheet shows.
 
 Cleaning
     Text loses Excel's ``_x000D_`` artefacts, scraped HTML whitespace (tabs, runs of blanks, empty lines) and

@@ -85,17 +85,27 @@ def _matches(rule: RoutingRule, category_code: str, scope_code: str, text: str) 
 
 def command_centre_for(session: Session, scope_code: str) -> Department:
     """The command centre of the deepest grid node above the case; else any command centre."""
-    centres = session.execute(
-        select(Department, GridNode.code)
-        .outerjoin(GridNode, GridNode.id == Department.grid_node_id)
-        .where(Department.kind == DepartmentKind.COMMAND_CENTER.value, Department.is_active)
-    ).all()
-    covering = [(department, code or "") for department, code in centres if scope_code.startswith(code or "")]
-    if covering:
-        return max(covering, key=lambda pair: (len(pair[1]), -pair[0].id))[0]
-    if centres:
-        return min(centres, key=lambda pair: pair[0].id)[0]
-    raise NotFoundError("没有可兜底的指挥中心：请先建立类型为“指挥中心”的部门", code="no_command_centre")
+    return CommandCentres(session).for_code(scope_code)
+
+
+class CommandCentres:
+    """The active command centres, read once, for choosing among them many times (the scheduler's tick)."""
+
+    def __init__(self, session: Session) -> None:
+        rows = session.execute(
+            select(Department, GridNode.code)
+            .outerjoin(GridNode, GridNode.id == Department.grid_node_id)
+            .where(Department.kind == DepartmentKind.COMMAND_CENTER.value, Department.is_active)
+        ).all()
+        self.centres = [(department, code or "") for department, code in rows]
+
+    def for_code(self, scope_code: str) -> Department:
+        covering = [pair for pair in self.centres if scope_code.startswith(pair[1])]
+        if covering:
+            return max(covering, key=lambda pair: (len(pair[1]), -pair[0].id))[0]
+        if self.centres:
+            return min(self.centres, key=lambda pair: pair[0].id)[0]
+        raise NotFoundError("没有可兜底的指挥中心：请先建立类型为“指挥中心”的部门", code="no_command_centre")
 
 
 def create_rule(

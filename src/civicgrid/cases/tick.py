@@ -17,7 +17,7 @@ from civicgrid import timesource
 from civicgrid.cases import clock
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAssignment, CaseState
 from civicgrid.cases.notifications import notify_departments
-from civicgrid.cases.routing import command_centre_for
+from civicgrid.cases.routing import CommandCentres
 from civicgrid.org.models import Department
 from civicgrid.settings import Settings, get_settings
 from civicgrid.worktime.service import load_calendar
@@ -105,12 +105,15 @@ def _flag(session: Session, condition: object, **values: bool) -> list[int]:
 
 
 def _notify(session: Session, settings: Settings, case_ids: list[int], kind: str, label: str) -> None:
+    if not case_ids:
+        return
+    centres = CommandCentres(session)
     for start in range(0, len(case_ids), 500):
         chunk = case_ids[start : start + 500]
         cases = session.execute(select(Case).where(Case.id.in_(chunk))).scalars().all()
         departments = _departments_by_case(session, chunk)
         for case in cases:
-            targets = departments.get(case.id) or [command_centre_for(session, case.escalation_code or case.scope_code)]
+            targets = departments.get(case.id) or [centres.for_code(case.escalation_code or case.scope_code)]
             notify_departments(session, settings, kind, case, targets, f"案件{case.number}已{label}")
 
 

@@ -13,7 +13,6 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid import migrate
 from civicgrid.cases import queries
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.attachments import Upload
@@ -30,8 +29,8 @@ from civicgrid.cases.workflow import Action
 from civicgrid.cli.common import (
     EXIT_REJECTED,
     console,
-    engine,
     handle_errors,
+    migrated_engine,
     operator,
     print_report,
     unit_of_work,
@@ -215,27 +214,22 @@ def import_command(
 ) -> None:
     """批量导入热线工单：有效行生成案件，问题行按行号报告；可重复运行、可断点续导，不会重复生成案件。"""
     column_mapping = parse_mapping(mapping)
-    db = engine()
-    try:
-        migrate.ensure_current(db)
-        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("导入", total=None)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with migrated_engine() as db, Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("导入", total=None)
 
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
 
-            result = import_hotline_file(
-                make_session_factory(db, write=True),
-                lambda session: _actor(session, as_user),
-                file,
-                channel=channel,
-                mapping=column_mapping,
-                batch_size=batch_size,
-                progress=advance,
-            )
-    finally:
-        db.dispose()
+        result = import_hotline_file(
+            make_session_factory(db, write=True),
+            lambda session: _actor(session, as_user),
+            file,
+            channel=channel,
+            mapping=column_mapping,
+            batch_size=batch_size,
+            progress=advance,
+        )
     _print_hotline_result(result)
     if result.rejected:
         raise typer.Exit(EXIT_REJECTED)

@@ -73,16 +73,22 @@ def engine() -> Engine:
 
 
 @contextmanager
-def unit_of_work(*, write: bool = True) -> Iterator[Session]:
-    """One transaction for the command, on a database at the current schema. Read-only commands pass
-    ``write=False`` so they do not queue behind a long import on SQLite."""
+def migrated_engine() -> Iterator[Engine]:
+    """The configured database, refused unless at the current schema; disposed at the end of the command."""
     db = engine()
     try:
         migrate.ensure_current(db)
-        with transaction(make_session_factory(db, write=write)) as session:
-            yield session
+        yield db
     finally:
         db.dispose()
+
+
+@contextmanager
+def unit_of_work(*, write: bool = True) -> Iterator[Session]:
+    """One transaction for the command, on a database at the current schema. Read-only commands pass
+    ``write=False`` so they do not queue behind a long import on SQLite."""
+    with migrated_engine() as db, transaction(make_session_factory(db, write=write)) as session:
+        yield session
 
 
 def operator() -> Actor:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from civicgrid.cli.common import console, engine, handle_errors, operator, unit_of_work
+from civicgrid.cli.common import console, handle_errors, migrated_engine, operator, unit_of_work
 from civicgrid.db import make_session_factory
 from civicgrid.notify import outbox
 from civicgrid.notify.adapters import senders_from_settings
@@ -26,16 +26,13 @@ calendar_app = typer.Typer(help="节假日表：录入、确认年度、查看",
 def deliver(batch: Annotated[int, typer.Option(help="本次最多投递条数")] = 100) -> None:
     """投递到期的通知（serve 中也会定时运行）。"""
     settings = get_settings()
-    db = engine()
-    try:
+    with migrated_engine() as db:
         report = deliver_due(
             make_session_factory(db, write=True),
             senders_from_settings(settings),
             batch=batch,
             max_attempts=settings.notify_max_attempts,
         )
-    finally:
-        db.dispose()
     console.print(
         f"[green]已发送 {len(report.sent)}[/]，待重试 {len(report.retrying)}，[red]已放弃 {len(report.dead)}[/]"
     )
