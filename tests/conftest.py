@@ -92,6 +92,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_base_url() -> str:
+    """The PostgreSQL server for the leg that needs one (skipped locally, required in CI)."""
+    return postgres_url_or_skip()
+
+
 @pytest.fixture
 def system() -> Actor:
     return Actor.system("测试")

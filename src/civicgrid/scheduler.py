@@ -17,6 +17,7 @@ from civicgrid.cases.tick import TickReport, tick
 from civicgrid.db import make_session_factory, transaction
 from civicgrid.notify.adapters import senders_from_settings
 from civicgrid.notify.deliver import DeliveryReport, deliver_due
+from civicgrid.org.sessions import purge_expired
 from civicgrid.settings import Settings
 
 logger = logging.getLogger("civicgrid.scheduler")
@@ -32,6 +33,7 @@ def run_once(engine: Engine, settings: Settings) -> RunReport:
     writers = make_session_factory(engine, write=True)
     with transaction(writers) as session:
         tick_report = tick(session, settings=settings)
+        purge_expired(session, settings)
     delivery = deliver_due(writers, senders_from_settings(settings), max_attempts=settings.notify_max_attempts)
     return RunReport(tick_report, delivery)
 

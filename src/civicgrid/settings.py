@@ -32,6 +32,16 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         default=None, description="Signs session cookies. If unset, one is generated once into var_dir."
     )
+    session_idle_minutes: int = Field(default=480, ge=5, description="A web session ends after this long unused.")
+    session_max_hours: int = Field(default=12, ge=1, description="A web session ends this long after sign-in.")
+    cookie_secure: bool = Field(
+        default=False, description="Send the session cookie only over HTTPS (turn on behind a TLS proxy)."
+    )
+    login_max_failures: int = Field(default=5, ge=1, description="Failed sign-ins before a name is locked.")
+    login_lock_minutes: int = Field(default=15, ge=1, description="How long a locked name waits.")
+    public_reporting: bool = Field(
+        default=True, description="Residents may report a problem on the public pages without an account."
+    )
     public_grid_map: bool = Field(
         default=True,
         description="Show the grid boundaries (not cases, not people) to visitors who are not signed in.",

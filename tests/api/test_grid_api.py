@@ -90,7 +90,7 @@ def test_levels_and_landing_page(client: TestClient) -> None:
     levels = {row["level"]: row for row in client.get("/api/v1/grid/levels").json()}
     assert levels["street"]["nodes"] == 17
     assert levels["street"]["with_boundary"] == 15
-    page = client.get("/")
+    page = client.get("/map")
     assert page.status_code == 200
     assert "网格地图" in page.text
     assert 'lang="zh-CN"' in page.text
@@ -105,7 +105,7 @@ def test_without_a_public_map_anonymous_visitors_see_no_grid(database_url: str, 
     for client in _client(database_url, tmp_path, public=False):
         assert client.get("/api/v1/grid/geojson").json()["features"] == []
         assert client.get("/api/v1/grid/levels").json() == []
-        assert "还没有网格数据" in client.get("/").text
+        assert "还没有网格数据" in client.get("/map").text
         assert client.get("/api/v1/grid/nodes/370215").status_code == 404
         locate = client.get("/api/v1/grid/locate", params={"lon": 120.45, "lat": 36.39, "crs": "wgs84"})
         assert locate.status_code == 403

@@ -24,7 +24,7 @@ def _open_map(page: Page, base_url: str) -> list[str]:
         "response",
         lambda response: errors.append(f"{response.status} {response.url}") if response.status >= 400 else None,
     )
-    page.goto(base_url + "/")
+    page.goto(base_url + "/map")
     expect(page.locator("#grid-map[data-ready=true]")).to_be_attached(timeout=15_000)
     return errors
 

@@ -9,9 +9,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from civicgrid.db import transaction
+from civicgrid.org import sessions
 from civicgrid.org.actor import Actor
 from civicgrid.org.service import SignInRefusedError, actor_for_token
 from civicgrid.settings import Settings
+from civicgrid.web import csrf
 
 
 def settings_of(request: Request) -> Settings:
@@ -37,15 +39,28 @@ def current_actor(
     session: Annotated[Session, Depends(read_session)],
     settings: Annotated[Settings, Depends(settings_of)],
 ) -> Actor:
-    """Who is asking: the user behind a bearer token (``Authorization: Bearer cg_…``), else an anonymous visitor
-    who sees at most the public grid map."""
+    """Who is asking: the user behind a bearer token (``Authorization: Bearer cg_…``), else behind the browser's
+    session cookie, else an anonymous visitor who sees at most the public grid map.
+
+    A cookie is sent by the browser on its own, so an unsafe API request made with it must also carry the
+    session's CSRF token (the pages' forms are checked by ``csrf.verify_form``)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
         return actor_for_token(session, token)
     if header:
         raise SignInRefusedError("不支持的认证方式：请使用 Authorization: Bearer <令牌>", code="invalid_token")
-    return Actor.anonymous(public_grid_map=settings.public_grid_map)
+    cookie = request.cookies.get(csrf.SESSION_COOKIE)
+    active = sessions.resume(session, settings, cookie) if cookie else None
+    if active is None:
+        return Actor.anonymous(public_grid_map=settings.public_grid_map)
+    request.state.web_session = active
+    if active.needs_touch:
+        with transaction(request.app.state.write_sessions) as writer:
+            sessions.touch(writer, active.session_id)
+    if request.url.path.startswith("/api/"):
+        csrf.verify(request, request.headers.get(csrf.CSRF_HEADER))
+    return active.actor
 
 
 ReadSession = Annotated[Session, Depends(read_session)]

@@ -5,13 +5,25 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import case as when
 from sqlalchemy.orm import Session, selectinload
 
-from civicgrid.cases.auth import readable
-from civicgrid.cases.models import Attachment, Case, CaseAssignment, CaseEvent, CaseState, Category, Channel
-from civicgrid.errors import NotFoundError
+from civicgrid.cases.auth import S, readable
+from civicgrid.cases.models import (
+    OPEN_STATES,
+    Attachment,
+    Case,
+    CaseAssignment,
+    CaseEvent,
+    CaseState,
+    Category,
+    Channel,
+)
+from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.org.actor import Actor
 
 
@@ -39,9 +51,11 @@ class CaseFilter:
     reported_to: dt.datetime | None = None
     text: str | None = None
     unplaced: bool | None = None
+    main_department_ids: Sequence[int] = ()  # a department inbox: cases these departments lead
+    open_only: bool = False
 
 
-def filtered(stmt: Select[Case], criteria: CaseFilter) -> Select[Case]:
+def filtered(stmt: S, criteria: CaseFilter) -> S:
     if criteria.states:
         stmt = stmt.where(Case.state.in_([state.value for state in criteria.states]))
     if criteria.grid_code:
@@ -64,6 +78,10 @@ def filtered(stmt: Select[Case], criteria: CaseFilter) -> Select[Case]:
         stmt = stmt.where(Case.reported_at < criteria.reported_to)
     if criteria.unplaced:
         stmt = stmt.where(Case.grid_node_id.is_(None))
+    if criteria.main_department_ids:
+        stmt = stmt.where(Case.main_department_id.in_(sorted(criteria.main_department_ids)))
+    if criteria.open_only:
+        stmt = stmt.where(Case.state.in_(OPEN_STATES))
     if criteria.text:
         pattern = criteria.text.strip()
         stmt = stmt.where(
@@ -103,3 +121,128 @@ def attachments_of(session: Session, actor: Actor, number: str) -> list[Attachme
     return list(
         session.execute(select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)).scalars()
     )
+
+
+# --- pages of a long list: keyset pagination ----------------------------------------------------------------
+
+
+class Sort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    DUE = "due"  # the current stage's deadline first; cases without one last
+
+    @property
+    def label(self) -> str:
+        return {"newest": "最新上报", "oldest": "最早上报", "due": "期限最近"}[self.value]
+
+
+COUNT_CAP = 10_000  # beyond this the page says "1万+": an exact count of a million rows costs more than a page
+
+
+@dataclass(frozen=True)
+class CasePage:
+    cases: list[Case]
+    next_cursor: str | None
+    total: int
+    total_capped: bool
+
+
+def page_cases(
+    session: Session,
+    actor: Actor,
+    criteria: CaseFilter | None = None,
+    *,
+    sort: Sort = Sort.NEWEST,
+    after: str | None = None,
+    limit: int = 50,
+) -> CasePage:
+    """One page of the actor's cases, continuing after ``after`` (the previous page's cursor).
+
+    Keyset pagination: the page is found through the sort key's index however deep the reader goes, where an
+    OFFSET would read and skip every earlier row.
+    """
+    base = filtered(readable(select(Case), actor), criteria or CaseFilter())
+    keys = _sort_keys(sort)
+    stmt = base.order_by(*(key.desc() if descending else key.asc() for key, descending in keys))
+    if after:
+        stmt = stmt.where(_after(keys, _decode_cursor(after, len(keys))))
+    rows = list(session.execute(stmt.options(selectinload(Case.category)).limit(limit + 1)).scalars())
+    next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
+    counted = session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
+    return CasePage(rows[:limit], next_cursor, min(int(counted), COUNT_CAP), int(counted) > COUNT_CAP)
+
+
+_FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
+
+def _sort_keys(sort: Sort) -> list[tuple[Any, bool]]:
+    if sort is Sort.OLDEST:
+        return [(Case.reported_at, False), (Case.id, False)]
+    if sort is Sort.DUE:
+        return [(func.coalesce(Case.stage_due_at, _FAR_FUTURE), False), (Case.id, False)]
+    return [(Case.reported_at, True), (Case.id, True)]
+
+
+def _after(keys: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
+    """(k1, k2) after (v1, v2) in the sort order, written out so both databases read it the same way."""
+    (first, first_desc), (second, second_desc) = keys
+    beyond_first = first < values[0] if first_desc else first > values[0]
+    beyond_second = second < values[1] if second_desc else second > values[1]
+    return or_(beyond_first, and_(first == values[0], beyond_second))
+
+
+def _encode_cursor(row: Case, sort: Sort) -> str:
+    moment = (row.stage_due_at or _FAR_FUTURE) if sort is Sort.DUE else row.reported_at
+    return f"{moment.astimezone(dt.UTC).isoformat()}~{row.id}"
+
+
+def _decode_cursor(cursor: str, parts: int) -> list[Any]:
+    moment, _, identifier = cursor.partition("~")
+    try:
+        values: list[Any] = [dt.datetime.fromisoformat(moment), int(identifier)]
+    except ValueError as error:
+        raise InvalidInputError("分页参数无效，请从第一页重新查看", code="invalid_cursor") from error
+    if values[0].tzinfo is None or len(values) != parts:
+        raise InvalidInputError("分页参数无效，请从第一页重新查看", code="invalid_cursor")
+    return values
+
+
+# --- the workbench -------------------------------------------------------------------------------------------
+
+QUEUES: dict[str, tuple[str, CaseFilter]] = {
+    "to_register": ("待立案", CaseFilter(states=(CaseState.REPORTED,))),
+    "to_dispatch": ("待派遣", CaseFilter(states=(CaseState.REGISTERED,))),
+    "to_handle": ("待处置", CaseFilter(states=(CaseState.DISPATCHED, CaseState.IN_PROGRESS))),
+    "due_soon": ("临期", CaseFilter(due_soon=True, open_only=True)),
+    "overdue": ("超期", CaseFilter(overdue=True, open_only=True)),
+    "to_verify": ("待核查", CaseFilter(states=(CaseState.HANDLED,))),
+}
+
+
+def queue_counts(session: Session, actor: Actor, scope: CaseFilter | None = None) -> dict[str, int]:
+    """How many of the actor's cases wait in each queue, in one query (a department's inbox passes its filter)."""
+    base = filtered(readable(select(Case.state, Case.due_soon, Case.overdue), actor), scope or CaseFilter())
+    rows = base.where(Case.state.in_(OPEN_STATES)).subquery()
+    open_state = rows.c.state
+    columns = {
+        "to_register": open_state == CaseState.REPORTED.value,
+        "to_dispatch": open_state == CaseState.REGISTERED.value,
+        "to_handle": open_state.in_([CaseState.DISPATCHED.value, CaseState.IN_PROGRESS.value]),
+        "due_soon": rows.c.due_soon.is_(True),
+        "overdue": rows.c.overdue.is_(True),
+        "to_verify": open_state == CaseState.HANDLED.value,
+    }
+    stmt = select(*(func.coalesce(func.sum(when((condition, 1), else_=0)), 0) for condition in columns.values()))
+    values = session.execute(stmt.select_from(rows)).one()
+    return {key: int(value) for key, value in zip(columns, values, strict=True)}
+
+
+def recent_events(session: Session, actor: Actor, limit: int = 12) -> list[tuple[CaseEvent, Case]]:
+    """The latest events on cases the actor may read (the workbench's 最近动态)."""
+    stmt = readable(
+        select(CaseEvent, Case)
+        .join(Case, Case.id == CaseEvent.case_id)
+        .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()),
+        actor,
+    ).limit(limit)
+    return [(event, case_row) for event, case_row in session.execute(stmt).all()]

@@ -7,7 +7,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from civicgrid import audit
@@ -15,7 +15,7 @@ from civicgrid.db import utcnow
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid.models import GridAssignment, GridNode
 from civicgrid.org.actor import ALL_GRIDS, Actor
-from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole
+from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole, WebSession
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
 from civicgrid.org.roles import Permission, Role
 from civicgrid.text import clean_label
@@ -233,6 +233,7 @@ def set_password(session: Session, actor: Actor, username: str, password: str) -
         actor.require(Permission.USER_MANAGE, "重置他人密码")
         require_user_in_scope(session, actor, user, "重置其密码")
     user.password_hash = hash_password(password)
+    _end_browser_sessions(session, user)
     session.flush()
     audit.record(session, actor, "org.user.password", "user", user.username)
 
@@ -248,9 +249,15 @@ def disable_user(session: Session, actor: Actor, username: str, reason: str) -> 
     user.is_active = False
     user.disabled_at = utcnow()
     user.disabled_reason = reason.strip()[:200]
+    _end_browser_sessions(session, user)
     session.flush()
     audit.record(session, actor, "org.user.disable", "user", user.username, {"reason": user.disabled_reason})
     return user
+
+
+def _end_browser_sessions(session: Session, user: User) -> None:
+    """A new password or a disabled account signs the user out everywhere."""
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
 
 def enable_user(session: Session, actor: Actor, username: str) -> User:

@@ -17,7 +17,7 @@ from civicgrid.api import cases, errors, grid
 from civicgrid.db import make_engine, make_session_factory
 from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
-from civicgrid.web import pages
+from civicgrid.web import admin, auth_pages, case_pages, pages, public, workbench
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -52,6 +52,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
     app.include_router(grid.router)
     app.include_router(cases.router)
+    app.include_router(auth_pages.router)
+    app.include_router(workbench.router)
+    app.include_router(case_pages.router)
+    app.include_router(public.router)
+    app.include_router(admin.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,115 @@
+"""Page tests: the real app (real sign-in, real CSRF) over the demo district, on SQLite and on PostgreSQL.
+
+The demo district is built once per backend; a test that changes data creates its own cases, so tests do not
+depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+
+from civicgrid import migrate
+from civicgrid.db import make_engine, make_session_factory, transaction
+from civicgrid.demo.district import DEMO_LOGINS, build_demo
+from civicgrid.settings import Settings
+from civicgrid.web.app import create_app
+
+PASSWORDS = {login.username: login.password for login in DEMO_LOGINS}
+TOKEN = re.compile(r'"X-CSRF-Token": "([^"]+)"')
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    engine: Engine
+    settings: Settings
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    var_dir = tmp_path_factory.mktemp(f"web-{request.param}")
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{var_dir / 'civicgrid.db'}")
+    else:
+        base = request.getfixturevalue("postgres_base_url")
+        schema = f"web_{uuid.uuid4().hex[:10]}"
+        with make_engine(base).begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        separator = "&" if "?" in base else "?"
+        engine = make_engine(f"{base}{separator}options=-csearch_path%3D{schema}")
+    migrate.upgrade(engine)
+    settings = Settings(var_dir=var_dir, scheduler_interval_seconds=0)
+    with transaction(make_session_factory(engine, write=True)) as session:
+        build_demo(session, settings=settings)
+    yield DemoSite(engine, settings)
+    if request.param == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_site: DemoSite) -> Engine:
+    return demo_site.engine
+
+
+@pytest.fixture(scope="session")
+def web_app(demo_site: DemoSite) -> FastAPI:
+    return create_app(demo_site.settings, demo_site.engine)
+
+
+class Browser:
+    """A TestClient that signs in through the login form and sends the CSRF token with every form, as a
+    browser would."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.client = TestClient(app, follow_redirects=False)
+        self.csrf: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        response = self.client.get(url, **kwargs)
+        found = TOKEN.search(response.text)
+        if found:
+            self.csrf = found.group(1)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> httpx.Response:
+        form = dict(data or {})
+        if csrf:
+            if self.csrf is None:
+                self.get("/login")
+            form.setdefault("csrf_token", self.csrf)
+        return self.client.post(url, data=form, **kwargs)
+
+    def login(self, username: str, password: str | None = None) -> Browser:
+        self.get("/login")
+        response = self.post("/login", {"username": username, "password": password or PASSWORDS[username]})
+        assert response.status_code == 303, response.text
+        self.get("/")
+        return self
+
+
+@pytest.fixture
+def visitor(web_app: FastAPI) -> Browser:
+    return Browser(web_app)
+
+
+@pytest.fixture
+def signed_in(web_app: FastAPI) -> Any:
+    """signed_in("dispatcher") → a Browser signed in as that demo user."""
+    return lambda username, password=None: Browser(web_app).login(username, password)
+
+
+@pytest.fixture
+def photo() -> bytes:
+    return (Path(__file__).parent.parent / "data" / "photo.png").read_bytes()
