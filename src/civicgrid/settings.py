@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -29,9 +27,6 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
-    secret_key: SecretStr | None = Field(
-        default=None, description="Signs session cookies. If unset, one is generated once into var_dir."
-    )
     session_idle_minutes: int = Field(default=480, ge=5, description="A web session ends after this long unused.")
     session_max_hours: int = Field(default=12, ge=1, description="A web session ends this long after sign-in.")
     cookie_secure: bool = Field(
@@ -89,20 +84,6 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.var_dir / 'civicgrid.db'}"
-
-    def session_secret(self) -> str:
-        """The configured secret, or one generated on first use and kept (mode 0600) under var_dir."""
-        if self.secret_key is not None:
-            return self.secret_key.get_secret_value()
-        key_file = self.var_dir / "secret_key"
-        if key_file.exists():
-            return key_file.read_text(encoding="utf-8").strip()
-        self.var_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(key)
-        return key
 
 
 @lru_cache(maxsize=1)

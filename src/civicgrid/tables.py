@@ -76,7 +76,7 @@ def _read_csv(path: Path) -> Table:
 
 
 def _read_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
-    from openpyxl import load_workbook  # type: ignore[import-untyped]  # openpyxl ships no type information
+    from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)

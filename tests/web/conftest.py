@@ -17,11 +17,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 
 from civicgrid import migrate
 from civicgrid.db import make_engine, make_session_factory, transaction
 from civicgrid.demo.district import DEMO_LOGINS, build_demo
+from civicgrid.grid.models import GridAssignment, GridNode
+from civicgrid.grid.service import node_geometry
+from civicgrid.org.models import User
 from civicgrid.settings import Settings
 from civicgrid.web.app import create_app
 
@@ -113,3 +116,51 @@ def signed_in(web_app: FastAPI) -> Any:
 @pytest.fixture
 def photo() -> bytes:
     return (Path(__file__).parent.parent / "data" / "photo.png").read_bytes()
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    code: str
+    lon: float
+    lat: float
+
+
+def point_in_grid_of(engine: Engine, username: str) -> GridPoint:
+    """A WGS-84 point inside the (first) unit grid the user is assigned to."""
+    with make_session_factory(engine)() as session:
+        node = (
+            session.execute(
+                select(GridNode)
+                .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
+                .join(User, User.id == GridAssignment.user_id)
+                .where(User.username == username)
+                .order_by(GridNode.code)
+            )
+            .scalars()
+            .first()
+        )
+        assert node is not None, f"{username} has no grid"
+        geometry = node_geometry(node)
+        assert geometry is not None
+        point = geometry.representative_point()
+        return GridPoint(node.code, float(point.x), float(point.y))
+
+
+def point_outside_grid_of(engine: Engine, username: str) -> GridPoint:
+    """A point in some other unit grid of the demo street."""
+    own = point_in_grid_of(engine, username)
+    with make_session_factory(engine)() as session:
+        node = (
+            session.execute(
+                select(GridNode)
+                .where(GridNode.level == "unit", GridNode.code != own.code)
+                .order_by(GridNode.code.desc())
+            )
+            .scalars()
+            .first()
+        )
+        assert node is not None
+        geometry = node_geometry(node)
+        assert geometry is not None
+        point = geometry.representative_point()
+        return GridPoint(node.code, float(point.x), float(point.y))

@@ -88,3 +88,11 @@ def _store(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+_EXTENSIONS = {media_type: extension for _, _, media_type, extension in _SIGNATURES}
+
+
+def stored_path(settings: Settings, attachment: Attachment) -> Path:
+    """Where an attachment's file lies on disk."""
+    return attachment_path(settings, attachment.sha256, _EXTENSIONS.get(attachment.media_type, "bin"))

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from civicgrid.cases.models import Case, CaseAssignment
-from civicgrid.cases.workflow import Action, Relation
+from civicgrid.cases.workflow import RULES, Action, Relation
 from civicgrid.errors import PermissionDeniedError
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission
@@ -42,6 +42,8 @@ def readable_condition(actor: Actor) -> ColumnElement[bool]:
         )
     if actor.user_id is not None:
         conditions.append(Case.reporter_user_id == actor.user_id)
+    if actor.tracked_case is not None:
+        conditions.append(Case.number == actor.tracked_case)
     return or_(*conditions)
 
 
@@ -56,7 +58,12 @@ def can_read(actor: Actor, case: Case) -> bool:
         _covers(actor, case)
         or bool(actor.department_ids & {a.department_id for a in case.assignments})
         or (actor.user_id is not None and case.reporter_user_id == actor.user_id)
+        or _holds_tracking_code(actor, case)
     )
+
+
+def _holds_tracking_code(actor: Actor, case: Case) -> bool:
+    return actor.tracked_case is not None and actor.tracked_case == case.number
 
 
 def _covers(actor: Actor, case: Case) -> bool:
@@ -72,6 +79,7 @@ def relation_holds(actor: Actor, relation: Relation, case: Case) -> bool:
         return case.main_department_id is not None and case.main_department_id in actor.department_ids
     if relation is Relation.REPORTER_OR_SCOPE:
         own = actor.user_id is not None and case.reporter_user_id == actor.user_id
+        own = own or _holds_tracking_code(actor, case)
         return own or (_covers(actor, case) and not _is_resident_only(actor))
     return can_read(actor, case)
 
@@ -120,3 +128,35 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * (len(name) - 1)
+
+
+def available_actions(actor: Actor, case: Case) -> list[Action]:
+    """The actions this actor may take on the case now: permission, relation and state, plus the pending
+    requests an approval needs. The pages offer exactly these; ``perform`` checks the same rules again."""
+    state = case.case_state
+    offered = []
+    for action, rule in RULES.items():
+        if state not in rule.sources or not actor.has(rule.permission):
+            continue
+        if not relation_holds(actor, rule.relation, case) or not _pending_allows(action, case):
+            continue
+        offered.append(action)
+    return offered
+
+
+def _pending_allows(action: Action, case: Case) -> bool:
+    if action in (Action.APPROVE_EXTENSION, Action.DENY_EXTENSION):
+        return bool(case.pending_extension_minutes)
+    if action is Action.REQUEST_EXTENSION:
+        return not case.pending_extension_minutes
+    if action in (Action.APPROVE_SUSPENSION, Action.DENY_SUSPENSION):
+        return case.pending_suspension
+    if action is Action.REQUEST_SUSPENSION:
+        return not case.pending_suspension
+    if action is Action.RATE:
+        return case.rating is None
+    if action is Action.REOPEN:
+        return case.rating == "unsatisfied" and case.main_department_id is not None
+    if action is Action.SELF_HANDLE:
+        return case.category is not None and case.category.self_handle_allowed
+    return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -246,3 +247,43 @@ def recent_events(session: Session, actor: Actor, limit: int = 12) -> list[tuple
         actor,
     ).limit(limit)
     return [(event, case_row) for event, case_row in session.execute(stmt).all()]
+
+
+def nearby_open(
+    session: Session,
+    actor: Actor,
+    *,
+    lon: float,
+    lat: float,
+    category_code: str | None = None,
+    radius_m: float = 300.0,
+    limit: int = 5,
+) -> list[tuple[Case, float]]:
+    """Open cases the actor may read within ``radius_m`` of a WGS-84 point (same category when given), nearest
+    first: the intake form's hint that this may be a repeat of a case already in hand."""
+    lat_span = radius_m / METRES_PER_DEGREE
+    lon_span = radius_m / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 0.01))
+    stmt = filtered(
+        readable(select(Case), actor),
+        CaseFilter(category_code=category_code, open_only=True),
+    ).where(
+        Case.lon.between(lon - lon_span, lon + lon_span),
+        Case.lat.between(lat - lat_span, lat + lat_span),
+        Case.state != CaseState.MERGED.value,
+    )
+    found = []
+    for candidate in session.execute(stmt.options(selectinload(Case.category)).limit(200)).scalars():
+        distance = _approximate_metres(lon, lat, candidate.lon or 0.0, candidate.lat or 0.0)  # not null: filtered
+        if distance <= radius_m:
+            found.append((candidate, distance))
+    return sorted(found, key=lambda pair: pair[1])[:limit]
+
+
+METRES_PER_DEGREE = 111_320.0
+
+
+def _approximate_metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Equirectangular distance: within a few hundred metres its error is far below a GPS fix's."""
+    x = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    y = math.radians(lat2 - lat1)
+    return math.hypot(x, y) * 6_371_000.0

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid.cases.auth import mask_name, mask_phone
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Placement, Rating
+from civicgrid.cases.workflow import Action
 from civicgrid.grid.index import grid_index
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
@@ -172,3 +173,21 @@ def event_view(event: CaseEvent) -> EventView:
         note=event.note,
         data=event.data,
     )
+
+
+_EVENT_LABELS = {
+    "intake": "受理",
+    "merged_duplicate": "合并重复件",
+    "moved_to_master": "随主案件改并",
+    "closed_with_master": "随主案件结案",
+}
+
+
+def event_label(action: str) -> str:
+    """The Chinese name of a history entry: an action's label, or one of the entries the engine writes itself."""
+    if action in _EVENT_LABELS:
+        return _EVENT_LABELS[action]
+    try:
+        return Action(action).label
+    except ValueError:
+        return action

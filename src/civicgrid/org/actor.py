@@ -36,6 +36,7 @@ class Actor:
     department_ids: frozenset[int] = frozenset()
     permissions: frozenset[Permission] = field(default=frozenset())
     is_system: bool = False
+    tracked_case: str | None = None  # the one case whose tracking code (查询码) this visitor showed
 
     @classmethod
     def for_user(
@@ -83,6 +84,30 @@ class Actor:
             display_name="访客",
             grid_codes=ALL_GRIDS if public_grid_map else (),
             permissions=frozenset({Permission.GRID_READ}) if public_grid_map else frozenset(),
+        )
+
+    @classmethod
+    def public_reporter(cls) -> Actor:
+        """A visitor reporting a problem on the public pages (only while public reporting is open): may take in
+        one report through the resident channel and nothing else, not even read it back (its tracking code does)."""
+        return cls(
+            user_id=None,
+            username="public",
+            display_name="群众（网上反映）",
+            roles=frozenset({Role.RESIDENT}),  # the resident channel, and only it
+            permissions=frozenset({Permission.CASE_INTAKE}),
+        )
+
+    @classmethod
+    def tracking_holder(cls, number: str) -> Actor:
+        """Whoever showed the right tracking code (查询码) of case ``number``: may read that one case and rate it.
+        Build it only after the code was checked (civicgrid.cases.public.open_tracking)."""
+        return cls(
+            user_id=None,
+            username=f"track:{number}",
+            display_name="反映人（凭查询码）",
+            permissions=frozenset({Permission.CASE_READ, Permission.CASE_RATE}),
+            tracked_case=number,
         )
 
     @property

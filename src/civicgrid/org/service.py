@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from civicgrid import audit
 from civicgrid.db import utcnow
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from civicgrid.grid.models import GridAssignment, GridNode
+from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole, WebSession
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
@@ -203,28 +204,121 @@ def require_user_in_scope(session: Session, actor: Actor, user: User, doing: str
     assignments) and the user's department must lie inside her scope. Global users only by global admins."""
     if _is_global(actor):
         return
-    codes = [
-        *session.execute(
-            select(GridNode.code)
-            .join(UserGridScope, UserGridScope.grid_node_id == GridNode.id)
-            .where(UserGridScope.user_id == user.id)
-        ).scalars(),
-        *session.execute(
-            select(GridNode.code)
-            .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
-            .where(GridAssignment.user_id == user.id)
-        ).scalars(),
-    ]
-    department = session.get(Department, user.department_id) if user.department_id else None
-    inside = all(actor.covers_grid(code) for code in codes) and (
-        department is None or _department_in_scope(session, actor, department)
-    )
-    if user.all_grids or not inside or (not codes and department is None):
+    codes = _grid_codes_by_user(session, [user.id]).get(user.id, [])
+    department_grid = _department_grid_codes(session).get(user.department_id) if user.department_id else None
+    if not _user_within(actor, user, codes, department_grid):
         raise PermissionDeniedError(
             f"{actor.display_name}无权{doing}：用户“{user.username}”不在其管辖范围内",
             code="out_of_scope",
             detail={"username": user.username},
         )
+
+
+def _user_within(actor: Actor, user: User, grid_codes: Sequence[str], department_grid_code: str | None) -> bool:
+    """The rule of ``require_user_in_scope`` for a scoped actor. ``department_grid_code`` is the grid of the
+    user's department (None when the user has none, or the department belongs to no grid)."""
+    if user.all_grids or (not grid_codes and user.department_id is None):
+        return False
+    department_inside = user.department_id is None or (
+        department_grid_code is not None and actor.covers_grid(department_grid_code)
+    )
+    return department_inside and all(actor.covers_grid(code) for code in grid_codes)
+
+
+def _grid_codes_by_user(session: Session, user_ids: Sequence[int] | None = None) -> dict[int, list[str]]:
+    """The grids each user works on: explicit scopes and assignments (all users when ``user_ids`` is None)."""
+    scopes = select(UserGridScope.user_id, GridNode.code).join(GridNode, GridNode.id == UserGridScope.grid_node_id)
+    assignments = select(GridAssignment.user_id, GridNode.code).join(
+        GridNode, GridNode.id == GridAssignment.grid_node_id
+    )
+    if user_ids is not None:
+        scopes = scopes.where(UserGridScope.user_id.in_(user_ids))
+        assignments = assignments.where(GridAssignment.user_id.in_(user_ids))
+    codes: dict[int, list[str]] = {}
+    for user_id, code in [*session.execute(scopes), *session.execute(assignments)]:
+        codes.setdefault(user_id, []).append(code)
+    return codes
+
+
+def _department_grid_codes(session: Session) -> dict[int, str]:
+    rows = session.execute(select(Department.id, GridNode.code).join(GridNode, GridNode.id == Department.grid_node_id))
+    return dict(rows.all())
+
+
+def list_manageable_users(session: Session, actor: Actor) -> list[User]:
+    """The users this actor may manage, by user name: everyone for an administrator of all grids, else the people
+    of her grids (the rule of ``require_user_in_scope``, applied to all users with three queries)."""
+    actor.require(Permission.USER_MANAGE, "管理用户")
+    users = list_users(session, actor)
+    if _is_global(actor):
+        return users
+    codes = _grid_codes_by_user(session)
+    department_grids = _department_grid_codes(session)
+    return [
+        user
+        for user in users
+        if _user_within(
+            actor,
+            user,
+            codes.get(user.id, []),
+            department_grids.get(user.department_id) if user.department_id else None,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class UserGrids:
+    """Where a user works: the grid subtrees granted explicitly, and the grids assigned with a duty."""
+
+    scopes: list[GridNode]
+    assignments: list[tuple[GridNode, GridDuty]]
+
+
+def grids_of_user(session: Session, actor: Actor, username: str) -> UserGrids:
+    actor.require(Permission.ORG_READ, "查看用户的网格")
+    user = get_user(session, username)
+    scopes = session.execute(
+        select(GridNode)
+        .join(UserGridScope, UserGridScope.grid_node_id == GridNode.id)
+        .where(UserGridScope.user_id == user.id)
+        .order_by(GridNode.code)
+    ).scalars()
+    assignments = session.execute(
+        select(GridNode, GridAssignment.duty)
+        .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
+        .where(GridAssignment.user_id == user.id)
+        .order_by(GridNode.code, GridAssignment.duty)
+    ).all()
+    return UserGrids(list(scopes), [(node, GridDuty(duty)) for node, duty in assignments])
+
+
+def set_roles(session: Session, actor: Actor, username: str, roles: Sequence[Role]) -> User:
+    """Replace a user's roles. Granting or withdrawing 系统管理员 needs an administrator; nobody demotes herself
+    (a lone administrator would lock everyone out). The new roles apply from the user's next request."""
+    actor.require(Permission.USER_MANAGE, "修改用户角色")
+    user = get_user(session, username)
+    require_user_in_scope(session, actor, user, "修改其角色")
+    wanted = set(roles)
+    if not wanted:
+        raise InvalidInputError("至少指定一个角色", code="no_roles")
+    previous = user.roles
+    if (Role.ADMIN in wanted) != (Role.ADMIN in previous) and not actor.has(Permission.ORG_MANAGE):
+        raise PermissionDeniedError("只有管理员可以授予或撤销管理员角色", code="admin_only")
+    if actor.user_id == user.id and Role.ADMIN in previous and Role.ADMIN not in wanted:
+        raise InvalidInputError("不能撤销自己的管理员角色", code="demote_self")
+    for row in [row for row in user.role_rows if Role(row.role) not in wanted]:
+        user.role_rows.remove(row)
+    user.role_rows.extend(UserRole(role=role.value) for role in sorted(wanted - previous))
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "org.user.roles",
+        "user",
+        user.username,
+        {"from": sorted(role.value for role in previous), "to": sorted(role.value for role in wanted)},
+    )
+    return user
 
 
 def set_password(session: Session, actor: Actor, username: str, password: str) -> None:

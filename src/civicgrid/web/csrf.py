@@ -64,15 +64,3 @@ def verify(request: Request, sent: str | None) -> None:
     expected = expected_token(request)
     if not expected or not sent or not hmac.compare_digest(expected.encode(), sent.encode()):
         raise CsrfRefusedError("页面已过期或请求来源不明（缺少安全令牌），请刷新页面后重试")
-
-
-async def verify_form(request: Request) -> None:
-    """Router dependency for the pages: the token from the header, else from the submitted form."""
-    if request.method in SAFE_METHODS:
-        return
-    sent = request.headers.get(CSRF_HEADER)
-    if sent is None:
-        form = await request.form()
-        value = form.get(CSRF_FIELD)
-        sent = value if isinstance(value, str) else None
-    verify(request, sent)

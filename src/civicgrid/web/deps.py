@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from civicgrid.api.deps import CurrentActor
 from civicgrid.api.errors import SignInRequiredError
@@ -18,5 +18,18 @@ def signed_in(actor: CurrentActor) -> Actor:
     return actor
 
 
+async def verify_form(request: Request, _actor: CurrentActor) -> None:
+    """Router dependency of the pages: an unsafe request must carry the CSRF token, in the header (htmx) or in
+    the submitted form. Depends on the actor so that a signed-in browser is checked against its session's token."""
+    if request.method in csrf.SAFE_METHODS:
+        return
+    sent = request.headers.get(csrf.CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        value = form.get(csrf.CSRF_FIELD)
+        sent = value if isinstance(value, str) else None
+    csrf.verify(request, sent)
+
+
 SignedIn = Annotated[Actor, Depends(signed_in)]
-CSRF_CHECKED = [Depends(csrf.verify_form)]
+CSRF_CHECKED = [Depends(verify_form)]

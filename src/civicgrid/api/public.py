@@ -1,0 +1,60 @@
+"""JSON API for the public pages: the cases on the public map (no account needed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from civicgrid.api.deps import CurrentActor, ReadSession
+from civicgrid.cases.public import PublicPoint, public_points
+from civicgrid.errors import PermissionDeniedError
+from civicgrid.geo.coords import CRS, convert, parse_crs
+from civicgrid.org.actor import Actor
+from civicgrid.settings import Settings
+
+router = APIRouter(prefix="/api/v1/public", tags=["public"])
+
+
+class PublicMapClosedError(PermissionDeniedError):
+    code = "public_map_closed"
+
+
+@router.get("/cases.geojson", summary="公开地图上的案件（不含个人信息）")
+def public_cases(
+    request: Request,
+    session: ReadSession,
+    actor: CurrentActor,
+    crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09")] = "wgs84",
+) -> JSONResponse:
+    """Open and recently closed cases as points: category, state and reported date, the location snapped to
+    about 100 m. No title, description, number, address or person; 矛盾纠纷, 信访 and 举报 are left out
+    (see ``civicgrid.cases.public.PublicPoint``). Open to visitors while the public map is on."""
+    require_public_map(actor, request.app.state.settings)
+    body = feature_collection(public_points(session), parse_crs(crs))
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
+
+
+def require_public_map(actor: Actor, settings: Settings) -> None:
+    """Visitors see the public map only while ``public_grid_map`` is on; signed-in people always."""
+    if not actor.is_authenticated and not settings.public_grid_map:
+        raise PublicMapClosedError("公开地图暂未开放")
+
+
+def feature_collection(points: list[PublicPoint], crs: CRS) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [_feature(point, crs) for point in points]}
+
+
+def _feature(point: PublicPoint, crs: CRS) -> dict[str, Any]:
+    lon, lat = convert(point.lon, point.lat, CRS.WGS84, crs) if crs is not CRS.WGS84 else (point.lon, point.lat)
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(float(lon), 6), round(float(lat), 6)]},
+        "properties": {
+            "category": point.category,
+            "state": point.state,
+            "state_label": point.state_label,
+            "reported_on": point.reported_on.isoformat(),
+        },
+    }

@@ -1,0 +1,156 @@
+"""One case: its facts, map, attachments and history, and a form for each action the actor may take now."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid import audit
+from civicgrid.api.deps import ReadSession, WriteSession
+from civicgrid.cases import queries
+from civicgrid.cases.actions import perform
+from civicgrid.cases.attachments import stored_path
+from civicgrid.cases.auth import available_actions, mask_name, mask_phone
+from civicgrid.cases.models import Attachment, Case, Rating
+from civicgrid.cases.routing import suggest
+from civicgrid.cases.views import case_view, event_label
+from civicgrid.cases.workflow import Action
+from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.org.actor import Actor
+from civicgrid.org.roles import Permission
+from civicgrid.web.action_forms import CATEGORY, DEPARTMENTS, FORMS, action_input
+from civicgrid.web.deps import CSRF_CHECKED, SignedIn
+from civicgrid.web.forms import SubmittedForm, category_options, department_options, error_map, uploads
+from civicgrid.web.render import page
+
+router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+TAKEN_MESSAGES = {"created": "已受理", "repeat": "该问题此前已受理，这是原案件"}
+
+
+@router.get("/cases/{number}", response_class=HTMLResponse)
+def case_detail(request: Request, number: str, session: ReadSession, actor: SignedIn) -> Response:
+    case = queries.get_case(session, actor, number)
+    done = request.query_params.get("done", "")
+    taken = {"created": "已受理", "repeat": "该问题此前已受理，这是原案件"}.get(
+        request.query_params.get("taken", ""), ""
+    )
+    return _render(request, session, actor, case, done=done, taken=taken)
+
+
+def _render(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    case: Case,
+    *,
+    done: str = "",
+    taken: str = "",
+    failed: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    view = case_view(session, actor, case)
+    events = queries.history(session, actor, case.number)
+    files = queries.attachments_of(session, actor, case.number)
+    by_event: dict[int | None, list[Attachment]] = defaultdict(list)
+    for attachment in files:
+        by_event[attachment.event_id].append(attachment)
+    offered = available_actions(actor, case)
+    needs = {field for action in offered for field in FORMS[action].fields}
+    context = {
+        "case": case,
+        "view": view,
+        "masked_name": mask_name(case.reporter_name),
+        "masked_phone": mask_phone(case.reporter_phone),
+        "may_reveal": _may_see_contact(actor, case),
+        "timeline": [(event, event_label(event.action), by_event.get(event.id, [])) for event in events],
+        "unlinked_files": by_event.get(None, []),
+        "actions": [(action, FORMS[action]) for action in offered],
+        "categories": [o for o in category_options(session) if o.leaf] if CATEGORY in needs else [],
+        "departments": department_options(session, actor) if DEPARTMENTS in needs else [],
+        "route": _suggestion(session, case) if DEPARTMENTS in needs else None,
+        "ratings": list(Rating),
+        "done": Action(done).label if done in Action.__members__.values() else "",
+        "taken": taken,
+        "failed": failed,
+        "errors": errors or {},
+        "values": values or {},
+    }
+    return page(request, "cases/detail.html", context, status_code=status_code)
+
+
+def _suggestion(session: Session, case: Case) -> Any:
+    try:
+        return suggest(session, case)
+    except (NotFoundError, InvalidInputError):
+        return None
+
+
+def is_about_this_case(error: CivicgridError, number: str) -> bool:
+    """A not-found about the page's own case is the page's 404; any other (a master case, a category) is the
+    form's field error."""
+    return isinstance(error, NotFoundError) and error.detail.get("number", "").strip() == number.strip()
+
+
+def _may_see_contact(actor: Actor, case: Case) -> bool:
+    own = actor.user_id is not None and case.reporter_user_id == actor.user_id
+    return bool(case.reporter_name or case.reporter_phone) and (own or actor.has(Permission.CASE_VIEW_CONTACT))
+
+
+@router.post("/cases/{number}/actions/{action}", response_class=HTMLResponse)
+def act(
+    request: Request, number: str, action: Action, form: SubmittedForm, session: WriteSession, actor: SignedIn
+) -> Response:
+    settings = request.app.state.settings
+    try:
+        params = action_input(form, uploads(form, "photos", settings))
+        perform(session, actor, number, action, params, settings=settings)
+    except (InvalidInputError, ConflictError, NotFoundError) as error:
+        if is_about_this_case(error, number):
+            raise
+        case = queries.get_case(session, actor, number)
+        values: dict[str, Any] = {key: form.get(key) for key in form if key not in ("csrf_token", "photos")}
+        values["assist_departments"] = form.getlist("assist_departments")
+        return _render(
+            request, session, actor, case, failed=action.value, errors=error_map(error), values=values,
+            status_code=409 if isinstance(error, ConflictError) else 422,
+        )  # fmt: skip
+    return RedirectResponse(f"/cases/{number}?done={action.value}", status_code=303)
+
+
+@router.post("/cases/{number}/contact", response_class=HTMLResponse)
+def reveal_contact(request: Request, number: str, session: WriteSession, actor: SignedIn) -> Response:
+    """The reporter's full name and phone, for those allowed; every view is written to the audit log."""
+    case = queries.get_case(session, actor, number)
+    if not _may_see_contact(actor, case):
+        raise PermissionDeniedError(f"{actor.display_name}无权查看反映人完整联系方式", code="contact_hidden")
+    audit.record(session, actor, "case.contact.view", "case", case.number)
+    return page(request, "cases/_contact.html", {"case": case})
+
+
+@router.get("/cases/{number}/attachments/{attachment_id}")
+def attachment_file(
+    request: Request, number: str, attachment_id: int, session: ReadSession, actor: SignedIn
+) -> Response:
+    case = queries.get_case(session, actor, number)
+    attachment = session.execute(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+    ).scalar_one_or_none()
+    if attachment is None:
+        raise NotFoundError("附件不存在", code="attachment_not_found")
+    path = stored_path(request.app.state.settings, attachment)
+    if not path.exists():
+        raise NotFoundError("附件文件已丢失，请联系管理员", code="attachment_missing")
+    return FileResponse(
+        path,
+        media_type=attachment.media_type,
+        headers={"Cache-Control": "private, max-age=3600", "Content-Security-Policy": "default-src 'none'"},
+        content_disposition_type="inline",
+        filename=attachment.original_name,
+    )

@@ -1,0 +1,255 @@
+"""The case pages: intake, list, detail with only the allowed actions, the whole flow through forms, export."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+from openpyxl import load_workbook
+from sqlalchemy import Engine, select
+from tests.web.conftest import Browser, GridPoint, point_in_grid_of, point_outside_grid_of
+
+from civicgrid.audit import AuditEntry
+from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.db import make_session_factory
+
+SignedIn = Callable[[str], Browser]
+XSS = '<script>window.__xss=1</script><img src=x onerror="alert(1)">'
+
+
+def take_in(browser: Browser, description: str, spot: GridPoint | None = None, **fields: str) -> str:
+    """Submit the hotline form (at ``spot`` when given); returns the new case's number."""
+    browser.get("/cases/new")
+    where = {"lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84"} if spot else {}
+    form = {"channel": "hotline_12345", "description": description, **where, **fields}
+    response = browser.post("/cases/new", form)
+    assert response.status_code == 303, response.text
+    found = re.match(r"/cases/(\d+)\?taken=created", response.headers["location"])
+    assert found, response.headers["location"]
+    return found.group(1)
+
+
+def act(browser: Browser, number: str, action: str, **fields: str) -> None:
+    page = browser.get(f"/cases/{number}")
+    assert f'data-action="{action}"' in page.text, f"{action} not offered"
+    version = re.search(r'name="expected_version" value="(\d+)"', page.text)
+    assert version
+    response = browser.post(f"/cases/{number}/actions/{action}", {"expected_version": version.group(1), **fields})
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/cases/{number}?done={action}"
+
+
+def offered(browser: Browser, number: str) -> set[str]:
+    page = browser.get(f"/cases/{number}")
+    section = page.text.split('id="actions"')[1]
+    return set(re.findall(r'<details[^>]*data-action="([a-z_]+)"', section))
+
+
+def events(engine: Engine, number: str) -> list[str]:
+    with make_session_factory(engine)() as session:
+        case = session.execute(select(Case).where(Case.number == number)).scalar_one()
+        return list(
+            session.execute(
+                select(CaseEvent.action).where(CaseEvent.case_id == case.id).order_by(CaseEvent.seq)
+            ).scalars()
+        )
+
+
+def test_the_whole_flow_through_the_forms(signed_in: SignedIn, demo_engine: Engine) -> None:
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    hotline, dispatcher, cgj, worker = (signed_in(u) for u in ("hotline", "dispatcher", "cgj", "gridworker"))
+    number = take_in(
+        hotline, "小区门口垃圾桶满溢无人清运", spot, reporter_name="王女士", reporter_phone="13912345678",
+        category_code="0101",
+    )  # fmt: skip
+    assert offered(hotline, number) == {"comment"}
+    assert {"register", "reject", "merge"} <= offered(dispatcher, number)
+    act(dispatcher, number, "register", note="属实")
+    act(dispatcher, number, "dispatch", main_department="CGJ")
+    assert "accept" in offered(cgj, number) and "register" not in offered(cgj, number)
+    inbox = cgj.get("/inbox")
+    assert number in inbox.text
+    act(cgj, number, "accept")
+    act(cgj, number, "return", note="不属于本部门职责")
+    act(dispatcher, number, "dispatch", main_department="CGJ")
+    act(cgj, number, "accept")
+    act(cgj, number, "submit", note="已清运")
+    assert "verify_pass" in offered(worker, number)
+    act(worker, number, "verify_pass", note="现场已清理")
+    act(hotline, number, "rate", rating="unsatisfied", note="回访：不满意")
+    act(dispatcher, number, "reopen", note="群众不满意，重办")
+    assert events(demo_engine, number) == [
+        "intake", "register", "dispatch", "accept", "return", "dispatch", "accept", "submit", "verify_pass", "rate",
+        "reopen",
+    ]  # fmt: skip
+    detail = dispatcher.get(f"/cases/{number}?done=reopen")
+    assert "已重办" in detail.text and "不满意" in detail.text
+
+
+def test_a_refused_action_shows_the_error_by_its_field_and_keeps_the_text(
+    signed_in: SignedIn, demo_engine: Engine
+) -> None:
+    dispatcher = signed_in("dispatcher")
+    number = take_in(signed_in("hotline"), "路灯不亮已经三天", point_in_grid_of(demo_engine, "gridworker"))
+    page = dispatcher.get(f"/cases/{number}")
+    version = re.search(r'name="expected_version" value="(\d+)"', page.text)
+    assert version
+    response = dispatcher.post(f"/cases/{number}/actions/reject", {"expected_version": version.group(1), "note": "  "})
+    assert response.status_code == 422
+    assert "须填写理由" in response.text and 'class="field-error"' in response.text
+    stale = dispatcher.post(f"/cases/{number}/actions/register", {"expected_version": "999", "note": "我的说明"})
+    assert stale.status_code == 409 and "已被他人更新" in stale.text and "我的说明" in stale.text
+    assert events(demo_engine, number) == ["intake"]
+
+
+def test_intake_errors_are_shown_next_to_the_field_and_the_form_keeps_its_values(signed_in: SignedIn) -> None:
+    hotline = signed_in("hotline")
+    hotline.get("/cases/new")
+    response = hotline.post(
+        "/cases/new",
+        {"channel": "hotline_12345", "description": "噪音扰民", "reporter_name": "李先生", "reporter_phone": "12ab"},
+    )
+    assert response.status_code == 422
+    assert "电话号码“12ab”格式不正确" in response.text
+    assert 'value="李先生"' in response.text and "噪音扰民</textarea>" in response.text
+    empty = hotline.post("/cases/new", {"channel": "hotline_12345", "description": ""})
+    assert empty.status_code == 422 and "请填写问题标题或描述" in empty.text
+
+
+def test_a_bad_photo_undoes_the_whole_report(signed_in: SignedIn, demo_engine: Engine) -> None:
+    hotline = signed_in("hotline")
+    hotline.get("/cases/new")
+    key = "bad-photo-key-1"
+    response = hotline.post(
+        "/cases/new",
+        {"channel": "hotline_12345", "description": "附件测试：不是图片", "idempotency_key": key},
+        files={"photos": ("x.txt", b"not an image", "text/plain")},
+    )
+    assert response.status_code == 422 and "不支持的文件类型" in response.text
+    with make_session_factory(demo_engine)() as session:
+        assert session.execute(select(Case).where(Case.description == "附件测试：不是图片")).first() is None
+
+
+def test_photos_are_kept_and_served_only_to_readers(signed_in: SignedIn, demo_engine: Engine, photo: bytes) -> None:
+    hotline = signed_in("hotline")
+    hotline.get("/cases/new")
+    response = hotline.post(
+        "/cases/new",
+        {"channel": "hotline_12345", "description": "井盖破损有照片"},
+        files={"photos": ("井盖.png", photo, "image/png")},
+    )
+    number = response.headers["location"].split("/")[2].split("?")[0]
+    page = hotline.get(f"/cases/{number}")
+    link = re.search(rf"/cases/{number}/attachments/(\d+)", page.text)
+    assert link
+    served = hotline.get(link.group(0))
+    assert served.status_code == 200 and served.content == photo and served.headers["content-type"] == "image/png"
+    assert signed_in("gridworker").get(link.group(0)).status_code == 404
+
+
+def test_a_grid_worker_cannot_open_a_case_outside_her_grids(signed_in: SignedIn, demo_engine: Engine) -> None:
+    elsewhere = point_outside_grid_of(demo_engine, "gridworker")
+    number = take_in(signed_in("hotline"), "别的网格里的问题", elsewhere)
+    worker = signed_in("gridworker")
+    refused = worker.get(f"/cases/{number}")
+    assert refused.status_code == 404 and "无权查看" in refused.text and "别的网格里的问题" not in refused.text
+    action = worker.post(f"/cases/{number}/actions/comment", {"note": "试图备注"})
+    assert action.status_code == 404
+    assert number not in worker.get("/cases?q=别的网格").text
+
+
+def test_user_text_is_escaped_everywhere(signed_in: SignedIn) -> None:
+    hotline = signed_in("hotline")
+    number = take_in(hotline, XSS, title=XSS, address=XSS)
+    for page in (hotline.get(f"/cases/{number}"), hotline.get("/cases"), hotline.get("/")):
+        assert "<script>window.__xss" not in page.text
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in hotline.get(f"/cases/{number}").text
+
+
+def test_contacts_are_masked_and_a_full_view_is_audited(signed_in: SignedIn, demo_engine: Engine) -> None:
+    hotline = signed_in("hotline")
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    number = take_in(hotline, "来电反映占道经营", spot, reporter_name="张三丰", reporter_phone="13912345678")
+    page = hotline.get(f"/cases/{number}")
+    assert "139****5678" in page.text and "13912345678" not in page.text and "张**" in page.text
+    revealed = hotline.post(f"/cases/{number}/contact", headers={"HX-Request": "true"})
+    assert revealed.status_code == 200 and "13912345678" in revealed.text
+    with make_session_factory(demo_engine)() as session:
+        entries = (
+            session.execute(
+                select(AuditEntry).where(AuditEntry.action == "case.contact.view", AuditEntry.object_key == number)
+            )
+            .scalars()
+            .all()
+        )
+    assert len(entries) == 1
+    leader = signed_in("leader")
+    assert "13912345678" not in leader.get(f"/cases/{number}").text
+    assert leader.post(f"/cases/{number}/contact").status_code == 403
+
+
+def test_the_list_filters_pages_and_keeps_its_filters(signed_in: SignedIn, demo_engine: Engine) -> None:
+    hotline = signed_in("hotline")
+    marker = "分页测试甲乙丙"
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    numbers = {take_in(hotline, f"{marker}第{i}件", spot) for i in range(3)}
+    dispatcher = signed_in("dispatcher")
+    first = dispatcher.get(f"/cases?q={marker}")
+    assert "共 3 件" in first.text
+    assert set(re.findall(r'data-number="(\d+)"', first.text)) == numbers
+    everything = dispatcher.get("/cases?size=20")
+    next_link = re.search(r'href="(/cases\?[^"]*after=[^"]+)"', everything.text)
+    assert next_link  # the demo street has more than 20 cases
+    second = dispatcher.get(next_link.group(1).replace("&amp;", "&"))
+    first_rows = re.findall(r'data-number="(\d+)"', everything.text)
+    second_rows = re.findall(r'data-number="(\d+)"', second.text)
+    assert second_rows and not set(first_rows) & set(second_rows)
+    queue = dispatcher.get("/cases?queue=to_register")
+    assert all("待立案" in row for row in re.findall(r"<tr data-number.*?</tr>", queue.text, re.S))
+    assert dispatcher.get("/cases?after=garbage").status_code == 422
+
+
+def test_the_excel_export_has_chinese_headers_dates_and_no_formulas(signed_in: SignedIn, demo_engine: Engine) -> None:
+    hotline = signed_in("hotline")
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    take_in(hotline, '=HYPERLINK("http://evil.example","点我")', spot, title="=1+1 导出测试")
+    response = signed_in("dispatcher").get("/cases/export.xlsx?q=导出测试")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("案件编号", "标题", "问题描述")
+    assert rows[1][1] == "'=1+1 导出测试" and rows[1][2].startswith("'=HYPERLINK")
+    assert sheet.cell(row=2, column=10).is_date
+
+
+def test_duplicate_hints_name_open_cases_nearby(signed_in: SignedIn, demo_engine: Engine) -> None:
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    hotline = signed_in("hotline")
+    number = take_in(hotline, "重复提示测试", spot, category_code="0101")
+    hints = hotline.get(f"/cases/hints?lon={spot.lon + 0.0003}&lat={spot.lat}&category_code=0101")
+    assert number in hints.text and "附近有" in hints.text
+    far = hotline.get(f"/cases/hints?lon={spot.lon + 0.05}&lat={spot.lat}&category_code=0101")
+    assert number not in far.text
+    not_yet = hotline.get("/cases/hints?lon=&lat=&category_code=0101")  # category typed before the map click
+    assert not_yet.status_code == 200 and "点选位置后" in not_yet.text
+
+
+def test_a_grid_worker_reports_from_the_phone_page_and_sees_her_tasks(
+    signed_in: SignedIn, demo_engine: Engine, photo: bytes
+) -> None:
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    worker = signed_in("gridworker")
+    form = worker.get("/m/report")
+    assert 'data-geolocate="true"' in form.text
+    response = worker.post(
+        "/m/report",
+        {"description": "巡查发现井盖缺失", "lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84"},
+        files={"photos": ("现场.png", photo, "image/png")},
+    )
+    assert response.status_code == 303
+    number = response.headers["location"].split("/")[2].split("?")[0]
+    assert number in worker.get("/m").text
+    with make_session_factory(demo_engine)() as session:
+        case = session.execute(select(Case).where(Case.number == number)).scalar_one()
+        assert case.channel == "grid_patrol" and case.scope_code == spot.code
