@@ -59,9 +59,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def demo_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo server's var dir: its SQLite database (civicgrid.db) and the stored attachments."""
+    return tmp_path_factory.mktemp("e2e-var")
+
+
+@pytest.fixture(scope="session")
+def demo_server(demo_var_dir: Path) -> Iterator[str]:
     """The demo district on a fresh SQLite database, served by uvicorn in a background thread."""
-    var_dir = tmp_path_factory.mktemp("e2e-var")
+    var_dir = demo_var_dir
     settings = Settings(var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'civicgrid.db'}")
     engine = make_engine(settings.effective_database_url)
     migrate.upgrade(engine)
