@@ -8,17 +8,33 @@ from fastapi.responses import HTMLResponse
 from civicgrid.api.deps import CurrentActor, ReadSession
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel
-from civicgrid.web.app_context import map_config
+from civicgrid.web.app_context import DEADLINE_CHOICES, STATE_CHOICES, CaseMapFilters, map_config, shows_cases
 from civicgrid.web.render import page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/map", response_class=HTMLResponse)
-def grid_map(request: Request, session: ReadSession, actor: CurrentActor) -> HTMLResponse:
+def grid_map(
+    request: Request,
+    session: ReadSession,
+    actor: CurrentActor,
+    state: str | None = None,
+    deadline: str | None = None,
+) -> HTMLResponse:
+    """The grid by level for everyone allowed to see it; with the actor's cases on it for those who may read them."""
     counts = service.level_counts(session, actor)
     levels = [(level, counts[level]) for level in GridLevel if level in counts]
-    return page(request, "map.html", {"levels": levels, "map_config": map_config(request.app.state.settings, levels)})
+    cases = shows_cases(actor)
+    context = {
+        "levels": levels,
+        "map_config": map_config(request.app.state.settings, levels, cases=cases),
+        "show_cases": cases,
+        "filters": CaseMapFilters.parse(state, deadline),
+        "state_choices": STATE_CHOICES,
+        "deadline_choices": DEADLINE_CHOICES,
+    }
+    return page(request, "map.html", context)
 
 
 @router.get("/api/docs", response_class=HTMLResponse)
