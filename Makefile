@@ -26,6 +26,8 @@ bench: install ## benchmarks against peers (PostgreSQL legs when CIVICGRID_BENCH
 		$(if $(CIVICGRID_BENCH_POSTGIS_URL),--postgis-url $(CIVICGRID_BENCH_POSTGIS_URL))
 	$(BIN)/python bench/intake/run.py --output bench/intake/data/results.json \
 		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
+	$(BIN)/python bench/web/run.py --output bench/web/data/results.json \
+		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
