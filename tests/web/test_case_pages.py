@@ -253,3 +253,22 @@ def test_a_grid_worker_reports_from_the_phone_page_and_sees_her_tasks(
     with make_session_factory(demo_engine)() as session:
         case = session.execute(select(Case).where(Case.number == number)).scalar_one()
         assert case.channel == "grid_patrol" and case.scope_code == spot.code
+
+
+def test_every_sort_pages_through_every_case_once_in_order(signed_in: SignedIn) -> None:
+    dispatcher = signed_in("dispatcher")
+    orders: dict[str, list[str]] = {}
+    for sort in ("newest", "oldest", "due"):
+        seen: list[str] = []
+        link: str | None = f"/cases?size=20&sort={sort}"
+        while link:
+            page = dispatcher.get(link)
+            seen += re.findall(r'data-number="(\d+)"', page.text)
+            found = re.search(r'id="next-page" rel="next"', page.text) and re.search(
+                r'href="(/cases\?[^"]*after=[^"]+)"', page.text
+            )
+            link = found.group(1).replace("&amp;", "&") if found else None
+        total = re.search(r"共 ([\d,]+) 件", page.text)
+        assert total and len(seen) == len(set(seen)) == int(total.group(1).replace(",", "")), sort
+        orders[sort] = seen
+    assert orders["newest"] == orders["oldest"][::-1]  # (reported_at, id) one way, then the other

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select, tuple_
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session, selectinload
 
@@ -169,7 +169,8 @@ def page_cases(
         stmt = stmt.where(_after(keys, _decode_cursor(after, len(keys))))
     rows = list(session.execute(stmt.options(selectinload(Case.category)).limit(limit + 1)).scalars())
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
-    counted = session.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
+    ids = base.with_only_columns(Case.id).limit(COUNT_CAP + 1)  # counting needs no other column
+    counted = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     return CasePage(rows[:limit], next_cursor, min(int(counted), COUNT_CAP), int(counted) > COUNT_CAP)
 
 
@@ -185,11 +186,13 @@ def _sort_keys(sort: Sort) -> list[tuple[Any, bool]]:
 
 
 def _after(keys: list[tuple[Any, bool]], values: list[Any]) -> ColumnElement[bool]:
-    """(k1, k2) after (v1, v2) in the sort order, written out so both databases read it the same way."""
-    (first, first_desc), (second, second_desc) = keys
-    beyond_first = first < values[0] if first_desc else first > values[0]
-    beyond_second = second < values[1] if second_desc else second > values[1]
-    return or_(beyond_first, and_(first == values[0], beyond_second))
+    """(k1, k2) after (v1, v2) in the sort order, as one row-value comparison: both keys run the same way, and
+    SQLite uses the index for a row value where it would scan for the equivalent OR."""
+    (first, descending), (second, _) = keys
+    row = tuple_(first, second)
+    cursor = tuple_(literal(values[0], first.type), literal(values[1], second.type))
+    after: ColumnElement[bool] = row < cursor if descending else row > cursor
+    return after
 
 
 def _encode_cursor(row: Case, sort: Sort) -> str:

@@ -8,19 +8,6 @@
 (function () {
   "use strict";
   var HIGHLIGHT = { color: "#b71c1c", weight: 2, fillColor: "#f57c00", fillOpacity: 0.12 };
-  var scriptUrl = document.currentScript ? document.currentScript.src : window.location.origin + "/static/js/";
-
-  function ensureMapStylesheet() {
-    var href = new URL("../css/map.css", scriptUrl).toString();
-    var present = Array.prototype.some.call(document.querySelectorAll("link[rel=stylesheet]"), function (link) {
-      return link.href === href;
-    });
-    if (present) { return; }
-    var link = document.createElement("link");
-    link.rel = "stylesheet";
-    link.href = href;
-    document.head.appendChild(link);
-  }
 
   function label(value) {
     var span = document.createElement("span");
@@ -96,7 +83,6 @@
     }).observe(this.element);
   };
 
-  ensureMapStylesheet();
   Array.prototype.forEach.call(document.querySelectorAll(".mini-map[data-lat][data-lon]"), function (element) {
     if (!element.civicgridMap) { new MiniMap(element); }
   });

@@ -20,33 +20,7 @@
     unit: { color: "#f57c00", weight: 0.8, fillOpacity: 0.06 },
   };
   var CHINA = [35.0, 105.0];
-  var scriptUrl = document.currentScript ? document.currentScript.src : window.location.origin + "/static/js/";
   var gridRequest = null; // one request for every picker on the page
-
-  function staticUrl(path) { return new URL("../" + path, scriptUrl).toString(); }
-
-  function ensureStylesheet(path) {
-    var href = staticUrl(path);
-    var present = Array.prototype.some.call(document.querySelectorAll("link[rel=stylesheet]"), function (link) {
-      return link.href === href;
-    });
-    if (present) { return; }
-    var link = document.createElement("link");
-    link.rel = "stylesheet";
-    link.href = href;
-    document.head.appendChild(link);
-  }
-
-  function withLeaflet(callback) {
-    // The forms load Leaflet themselves; a page that forgot gets it here (from our own static folder: CSP 'self').
-    ensureStylesheet("css/map.css");
-    if (window.L) { callback(); return; }
-    ensureStylesheet("vendor/leaflet/leaflet.css");
-    var script = document.createElement("script");
-    script.src = staticUrl("vendor/leaflet/leaflet.js");
-    script.addEventListener("load", callback);
-    document.head.appendChild(script);
-  }
 
   function gridCollection() {
     if (!gridRequest) {
@@ -239,8 +213,6 @@
     });
   }
 
-  withLeaflet(function () {
-    setUpWithin(document);
-    document.addEventListener("htmx:load", function (event) { setUpWithin(event.target); });
-  });
+  setUpWithin(document); // the page loads leaflet.js before this script
+  document.addEventListener("htmx:load", function (event) { setUpWithin(event.target); });
 })();
