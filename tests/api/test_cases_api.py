@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from shapely.geometry import box
+from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import SessionTransaction
 
@@ -215,3 +216,62 @@ def test_a_write_that_fails_to_commit_is_an_error_response_not_a_success(
     monkeypatch.undo()
     listed = client.get("/api/v1/cases", headers=tokens["hotline"]).json()
     assert listed["total"] == 0
+
+
+def _take_in_cases(client: TestClient, tokens: dict[str, dict[str, str]], first: int, count: int) -> list[str]:
+    """``count`` hotline cases; every third dispatched (to HC-CG, or CGJ with HC-CG assisting), every fifth
+    merged into the one before it — so the page has assignments, departments and merge masters to look up."""
+    numbers: list[str] = []
+    for index in range(first, first + count):
+        body = {"channel": "hotline_12345", "title": f"批量{index}", "source_id": f"N-{index}", **POINT}
+        number = call(client, "POST", "/api/v1/cases", tokens["hotline"], json=body)["body"]["case"]["number"]
+
+        def act(action: str, number: str = number, **fields: object) -> None:
+            url = f"/api/v1/cases/{number}/actions/{action}"
+            assert call(client, "POST", url, tokens["dispatcher"], json=fields)["status"] == 200, action
+
+        if index % 3 == 0:
+            act("register", category_code="0101")
+            act("dispatch", **({"main_department": "CGJ", "assist_departments": ["HC-CG"]} if index % 2 else {}))
+        elif index % 5 == 4:
+            act("merge", master_number=numbers[-1], note="重复反映")
+        numbers.append(number)
+    return numbers
+
+
+def test_a_page_of_the_list_costs_the_same_statements_for_5_cases_as_for_40(
+    api: tuple[TestClient, dict[str, dict[str, str]]],
+) -> None:
+    client, tokens = api
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    def statements_of_a_page() -> tuple[int, dict]:  # type: ignore[type-arg]
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = call(client, "GET", "/api/v1/cases?limit=50", tokens["dispatcher"])
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert page["status"] == 200
+        return len(statements), page["body"]
+
+    _take_in_cases(client, tokens, 0, 5)
+    call(client, "GET", "/api/v1/cases?limit=50", tokens["dispatcher"])  # the grid index is built once, not here
+    few, small = statements_of_a_page()
+    _take_in_cases(client, tokens, 5, 35)
+    many, large = statements_of_a_page()
+    assert (small["total"], len(small["items"]), large["total"], len(large["items"])) == (5, 5, 40, 40)
+    assert many == few, f"{few} statements for 5 cases, {many} for 40"
+    # BEGIN, the actor (token, user, scopes, assignments, roles), then count, page, assignments, categories,
+    # departments, merge masters, grid revision
+    assert few <= 13, "\n".join(statements)
+    merged = [item for item in large["items"] if item["merged_into"]]
+    linked = [item for item in large["items"] if len(item["departments"]) == 2]
+    assert merged and linked and {d["code"] for d in linked[0]["departments"]} == {"CGJ", "HC-CG"}
+    for item in large["items"]:  # the list shows each case exactly as its detail does
+        detail = call(client, "GET", f"/api/v1/cases/{item['number']}", tokens["dispatcher"])["body"]
+        assert item == detail

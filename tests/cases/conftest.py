@@ -30,8 +30,9 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 DISTRICT, STREET, OTHER_STREET = "370299", "370299001", "370299002"
 COMMUNITY, OTHER_COMMUNITY = "370299001001", "370299001002"
 UNIT, OTHER_UNIT = "370299001001001", "370299001001002"
-# A point in UNIT (WGS-84) and one far outside the district.
+# A point in UNIT, one in OTHER_UNIT (WGS-84), one in the other street and one far outside the district.
 IN_UNIT = (120.425, 36.425)
+IN_OTHER_UNIT = (120.425, 36.475)
 IN_OTHER_STREET = (120.55, 36.45)
 OUTSIDE = (121.2, 36.1)
 

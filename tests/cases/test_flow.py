@@ -12,7 +12,7 @@ from civicgrid import timesource
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.intake import IntakeRequest, intake
 from civicgrid.cases.models import Case, CaseAssignment, CaseEvent, CaseState, Channel, Placement, Rating
-from civicgrid.cases.queries import get_case, history
+from civicgrid.cases.queries import get_case, history, list_cases
 from civicgrid.cases.tick import tick
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -25,8 +25,10 @@ from .conftest import (
     COMMUNITY,
     DISTRICT,
     IN_OTHER_STREET,
+    IN_OTHER_UNIT,
     IN_UNIT,
     OTHER_STREET,
+    OTHER_UNIT,
     OUTSIDE,
     UNIT,
     District,
@@ -266,6 +268,25 @@ def test_who_may_act_and_who_may_see(district: District) -> None:
         get_case(d.session, d.other_resident, own.number)
     with pytest.raises(PermissionDeniedError, match="渠道"):
         report(d, actor=d.resident, channel=Channel.HOTLINE_12345)
+
+
+def test_a_street_offices_grid_worker_does_not_read_its_sections_cases_outside_her_grid(district: District) -> None:
+    d = district  # grid_worker is employed by 海川街道办事处 (HC), whose section 城市管理办公室 (HC-CG) handles cases
+    case = report(d, lon=IN_OTHER_UNIT[0], lat=IN_OTHER_UNIT[1], crs="wgs84", title="泰和第02网格垃圾")
+    act(d, d.dispatcher, case, Action.REGISTER, category_code=EXPOSED_RUBBISH)
+    act(d, d.dispatcher, case, Action.DISPATCH, main_department="HC-CG")
+    assert case.scope_code == OTHER_UNIT
+    assert d.grid_worker.department_ids == frozenset()
+    with pytest.raises(NotFoundError):
+        get_case(d.session, d.grid_worker, case.number)
+    listed, total = list_cases(d.session, d.grid_worker)
+    assert case.number not in {c.number for c in listed} and total == len(listed)
+    assert get_case(d.session, d.street_cg, case.number).number == case.number
+    assert case.number in {c.number for c in list_cases(d.session, d.street_cg)[0]}
+    act(d, d.street_cg, case, Action.ACCEPT)  # and she may work it
+    assert case.state == CaseState.IN_PROGRESS.value
+    with pytest.raises(NotFoundError):
+        act(d, d.grid_worker, case, Action.VERIFY_PASS)
 
 
 def test_a_point_outside_every_grid_is_kept_flagged_and_placed_by_hand(district: District) -> None:

@@ -15,7 +15,7 @@ from civicgrid.org import service
 from civicgrid.org.actor import ALL_GRIDS, Actor, minimal_roots
 from civicgrid.org.models import ApiToken, DepartmentKind, User, UserGridScope
 from civicgrid.org.passwords import verify_password
-from civicgrid.org.roles import Permission, Role
+from civicgrid.org.roles import DEPARTMENT_CASE_ROLES, Permission, Role
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_departments_form_a_tree_and_refuse_duplicates_and_unknown_parents(
         service.create_department(session, system, code="bad code!", name="某", kind=DepartmentKind.UTILITY)
 
 
-def test_actor_scope_combines_explicit_scopes_assignments_and_department_subtree(
+def test_actor_scope_combines_explicit_scopes_and_assignments(
     session: Session, system: Actor, grid: None, departments: None
 ) -> None:
     user = service.create_user(
@@ -134,10 +134,45 @@ def test_actor_scope_combines_explicit_scopes_assignments_and_department_subtree
     assert not actor.covers_grid("370215002")
     assert actor.sees_grid("370215002")
     assert actor.sees_grid("370215")
-    departments = {d.code: d.id for d in service.list_departments(session, system)}
-    assert actor.department_ids == {departments["CGJ"], departments["CGJ-ZF"]}
+    assert actor.department_ids == frozenset()  # a grid worker employed by 城管局 does not work its cases
     assert actor.has(Permission.GRID_READ)
     assert not actor.has(Permission.GRID_MANAGE)
+
+
+@pytest.mark.parametrize("role", sorted(DEPARTMENT_CASE_ROLES))
+def test_roles_that_work_department_cases_get_the_department_and_its_subtree(
+    session: Session, system: Actor, departments: None, role: Role
+) -> None:
+    user = service.create_user(
+        session, system, username="staff", display_name="王磊", roles=[role], password=None, department_code="CGJ"
+    )
+    departments_by_code = {d.code: d.id for d in service.list_departments(session, system)}
+    actor = service.actor_for(session, user)
+    assert actor.department_ids == {departments_by_code["CGJ"], departments_by_code["CGJ-ZF"]}
+
+
+@pytest.mark.parametrize("role", sorted(set(Role) - DEPARTMENT_CASE_ROLES))
+def test_other_roles_employed_by_a_department_get_no_department(
+    session: Session, system: Actor, departments: None, role: Role
+) -> None:
+    user = service.create_user(
+        session, system, username="member", display_name="刘芳", roles=[role], password=None, department_code="CGJ"
+    )
+    assert service.actor_for(session, user).department_ids == frozenset()
+
+
+def test_one_department_role_among_several_is_enough(session: Session, system: Actor, departments: None) -> None:
+    user = service.create_user(
+        session,
+        system,
+        username="both",
+        display_name="张伟",
+        roles=[Role.GRID_WORKER, Role.DEPT_STAFF],
+        password=None,
+        department_code="CGJ-ZF",
+    )
+    departments_by_code = {d.code: d.id for d in service.list_departments(session, system)}
+    assert service.actor_for(session, user).department_ids == {departments_by_code["CGJ-ZF"]}
 
 
 def _street_admin(session: Session, system: Actor) -> Actor:
@@ -308,7 +343,11 @@ def test_changes_are_audited_without_secrets(session: Session, system: Actor) ->
     )
     service.set_password(session, system, "audited", "another-2026")
     service.disable_user(session, system, "audited", "测试")
-    entries = session.execute(select(AuditEntry).where(AuditEntry.object_key == "audited")).scalars().all()
+    entries = (
+        session.execute(select(AuditEntry).where(AuditEntry.object_key == "audited").order_by(AuditEntry.id))
+        .scalars()
+        .all()
+    )
     assert [entry.action for entry in entries] == ["org.user.create", "org.user.password", "org.user.disable"]
     assert all("secret-2026" not in str(entry.detail) and "another-2026" not in str(entry.detail) for entry in entries)
     assert entries[0].actor_label == "测试"

@@ -18,7 +18,7 @@ from civicgrid.cases.intake import IntakeRequest, intake
 from civicgrid.cases.models import CaseState, Channel, Rating
 from civicgrid.cases.routing import suggest
 from civicgrid.cases.taxonomy import effective_limits, list_categories
-from civicgrid.cases.views import CaseView, EventView, case_view, event_view
+from civicgrid.cases.views import CaseView, EventView, case_view, case_views, event_view
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import InvalidInputError
 from civicgrid.org.roles import Permission
@@ -160,7 +160,7 @@ def list_cases(
         text=q,
     )
     cases, total = queries.list_cases(session, actor, criteria, limit=limit, offset=offset)
-    return CasePage(total=total, items=[case_view(session, actor, case) for case in cases])
+    return CasePage(total=total, items=case_views(session, actor, cases))
 
 
 @router.get("/cases/{number}", summary="案件详情")

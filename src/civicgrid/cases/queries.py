@@ -24,6 +24,7 @@ from civicgrid.cases.models import (
     Category,
     Channel,
 )
+from civicgrid.code_prefix import code_starts_with
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.org.actor import Actor
 
@@ -60,9 +61,9 @@ def filtered(stmt: S, criteria: CaseFilter) -> S:
     if criteria.states:
         stmt = stmt.where(Case.state.in_([state.value for state in criteria.states]))
     if criteria.grid_code:
-        stmt = stmt.where(Case.scope_code.startswith(criteria.grid_code, autoescape=True))
+        stmt = stmt.where(code_starts_with(Case.scope_code, criteria.grid_code))
     if criteria.category_code:
-        stmt = stmt.join(Case.category).where(Category.code.startswith(criteria.category_code, autoescape=True))
+        stmt = stmt.join(Case.category).where(code_starts_with(Category.code, criteria.category_code))
     if criteria.department_id is not None:
         stmt = stmt.where(
             Case.assignments.any((CaseAssignment.department_id == criteria.department_id) & CaseAssignment.active)
@@ -100,9 +101,10 @@ def list_cases(
 ) -> tuple[list[Case], int]:
     """A page of cases, newest first, and the total count."""
     stmt = filtered(readable(select(Case), actor), criteria or CaseFilter())
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    ids = stmt.with_only_columns(Case.id)  # counting needs no other column (SQLite would copy them all)
+    total = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
     page = session.execute(
-        stmt.options(selectinload(Case.category))
+        stmt.options(selectinload(Case.category), selectinload(Case.assignments))
         .order_by(Case.reported_at.desc(), Case.id.desc())
         .limit(limit)
         .offset(offset)
@@ -141,11 +143,24 @@ COUNT_CAP = 10_000  # beyond this the page says "1万+": an exact count of a mil
 
 
 @dataclass(frozen=True)
+class CaseCount:
+    total: int  # at most COUNT_CAP
+    capped: bool  # there are more than COUNT_CAP
+
+
+@dataclass(frozen=True)
 class CasePage:
     cases: list[Case]
     next_cursor: str | None
-    total: int
-    total_capped: bool
+    count: CaseCount | None  # None: not counted with the page (a text search; count_cases answers later)
+
+    @property
+    def total(self) -> int | None:
+        return self.count.total if self.count else None
+
+    @property
+    def total_capped(self) -> bool:
+        return self.count is not None and self.count.capped
 
 
 def page_cases(
@@ -157,21 +172,35 @@ def page_cases(
     after: str | None = None,
     limit: int = 50,
 ) -> CasePage:
-    """One page of the actor's cases, continuing after ``after`` (the previous page's cursor).
+    """One page of the actor's cases, continuing after ``after`` (the previous page's cursor), with the count.
 
     Keyset pagination: the page is found through the sort key's index however deep the reader goes, where an
-    OFFSET would read and skip every earlier row.
+    OFFSET would read and skip every earlier row. A free-text search is not counted here unless the whole result
+    is this one page: no index answers ``LIKE '%word%'``, so its count reads every readable case whatever the
+    word, while its first page usually stops early (``count_cases`` gives the count on its own).
     """
-    base = filtered(readable(select(Case), actor), criteria or CaseFilter())
+    criteria = criteria or CaseFilter()
     keys = _sort_keys(sort)
-    stmt = base.order_by(*(key.desc() if descending else key.asc() for key, descending in keys))
+    stmt = filtered(readable(select(Case), actor), criteria)
+    stmt = stmt.order_by(*(key.desc() if descending else key.asc() for key, descending in keys))
     if after:
         stmt = stmt.where(_after(keys, _decode_cursor(after, len(keys))))
     rows = list(session.execute(stmt.options(selectinload(Case.category)).limit(limit + 1)).scalars())
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
-    ids = base.with_only_columns(Case.id).limit(COUNT_CAP + 1)  # counting needs no other column
-    counted = session.execute(select(func.count()).select_from(ids.subquery())).scalar_one()
-    return CasePage(rows[:limit], next_cursor, min(int(counted), COUNT_CAP), int(counted) > COUNT_CAP)
+    if not criteria.text:
+        count: CaseCount | None = count_cases(session, actor, criteria)
+    elif next_cursor is None and not after:  # the whole result is on this page
+        count = CaseCount(len(rows), capped=False)
+    else:
+        count = None
+    return CasePage(rows[:limit], next_cursor, count)
+
+
+def count_cases(session: Session, actor: Actor, criteria: CaseFilter | None = None) -> CaseCount:
+    """How many of the actor's cases match, counted up to COUNT_CAP (beyond it the list says "超过 10,000 件")."""
+    ids = filtered(readable(select(Case.id), actor), criteria or CaseFilter()).limit(COUNT_CAP + 1)
+    counted = int(session.execute(select(func.count()).select_from(ids.subquery())).scalar_one())
+    return CaseCount(min(counted, COUNT_CAP), counted > COUNT_CAP)
 
 
 _FAR_FUTURE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)

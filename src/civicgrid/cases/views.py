@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.auth import mask_name, mask_phone
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Placement, Rating
 from civicgrid.cases.workflow import Action
-from civicgrid.grid.index import grid_index
+from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
@@ -91,13 +94,53 @@ class EventView(BaseModel):
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class _Lookups:
+    """What the views of a page of cases look up, read once for the page: the grid index (its revision is one
+    query), the departments and the numbers of the cases they were merged into."""
+
+    index: GridIndex
+    departments: dict[int, tuple[str, str]]  # id → (code, name)
+    merged_numbers: dict[int, str]  # case id → number
+
+
 def case_view(session: Session, actor: Actor, case: Case) -> CaseView:
+    return case_views(session, actor, [case])[0]
+
+
+def case_views(session: Session, actor: Actor, cases: Sequence[Case]) -> list[CaseView]:
+    """The views of many cases with a fixed number of queries, however many cases: load the cases with their
+    ``assignments`` and ``category`` (``selectinload``) and the rest is read here once."""
+    lookups = _lookups(session, cases)
+    return [_view(actor, case, lookups) for case in cases]
+
+
+_DEPARTMENTS = select(Department.id, Department.code, Department.name)
+
+
+def _lookups(session: Session, cases: Sequence[Case]) -> _Lookups:
+    department_ids = {a.department_id for case in cases for a in case.assignments if a.active}
+    merged_ids = {case.merged_into_id for case in cases if case.merged_into_id is not None}
+    departments = (
+        {row.id: (row.code, row.name) for row in session.execute(_DEPARTMENTS.where(Department.id.in_(department_ids)))}
+        if department_ids
+        else {}
+    )
+    merged = (
+        {row.id: row.number for row in session.execute(select(Case.id, Case.number).where(Case.id.in_(merged_ids)))}
+        if merged_ids
+        else {}
+    )
+    return _Lookups(grid_index(session), departments, merged)
+
+
+def _view(actor: Actor, case: Case, lookups: _Lookups) -> CaseView:
     contact = actor.has(Permission.CASE_VIEW_CONTACT) or (
         actor.user_id is not None and case.reporter_user_id == actor.user_id
     )
-    index = grid_index(session)
+    index = lookups.index
     path = index.path(case.grid_node_id) if case.grid_node_id in index.refs else ()
-    merged_into = session.get(Case, case.merged_into_id).number if case.merged_into_id else None  # type: ignore[union-attr]
+    merged_into = lookups.merged_numbers.get(case.merged_into_id) if case.merged_into_id else None
     return CaseView(
         number=case.number,
         version=case.version,
@@ -124,7 +167,7 @@ def case_view(session: Session, actor: Actor, case: Case) -> CaseView:
         escalation_code=case.escalation_code,
         reporter_name=case.reporter_name if contact else mask_name(case.reporter_name),
         reporter_phone=case.reporter_phone if contact else mask_phone(case.reporter_phone),
-        departments=_departments(session, case),
+        departments=_departments(case, lookups.departments),
         stage=case.stage,
         stage_due_at=case.stage_due_at,
         deadline_at=case.deadline_at,
@@ -151,14 +194,13 @@ def case_view(session: Session, actor: Actor, case: Case) -> CaseView:
     )
 
 
-def _departments(session: Session, case: Case) -> list[DepartmentRef]:
+def _departments(case: Case, departments: dict[int, tuple[str, str]]) -> list[DepartmentRef]:
     result = []
     for assignment in case.assignments:
-        if not assignment.active:
+        if not assignment.active or assignment.department_id not in departments:
             continue
-        department = session.get(Department, assignment.department_id)
-        if department is not None:
-            result.append(DepartmentRef(code=department.code, name=department.name, role=assignment.role))
+        code, name = departments[assignment.department_id]
+        result.append(DepartmentRef(code=code, name=name, role=assignment.role))
     return result
 
 

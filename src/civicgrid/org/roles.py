@@ -21,6 +21,11 @@ class Role(StrEnum):
         return ROLE_LABELS[self]
 
 
+# Roles that work the cases dispatched to their department: belonging to a department (and its subtree) lets
+# them read and handle those cases. Anyone else employed by a department — a street office's grid workers,
+# hotline operators — reads by grid scope only, or a street office's staff would read all of its sections' cases.
+DEPARTMENT_CASE_ROLES: frozenset[Role] = frozenset({Role.DEPT_STAFF, Role.LEADER})
+
 ROLE_LABELS: dict[Role, str] = {
     Role.ADMIN: "系统管理员",
     Role.LEADER: "领导",

@@ -18,7 +18,7 @@ from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole, WebSession
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
-from civicgrid.org.roles import Permission, Role
+from civicgrid.org.roles import DEPARTMENT_CASE_ROLES, Permission, Role
 from civicgrid.text import clean_label
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{2,63}$")
@@ -394,7 +394,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
 
 def actor_for(session: Session, user: User) -> Actor:
     """Build the Actor: roles, grid subtrees (explicit scopes + assigned grids, or all grids when the user was
-    granted them explicitly), departments (+ their subtree). No scope means no grid — never all of them."""
+    granted them explicitly), departments (+ their subtree) for the roles that work a department's cases. No scope
+    means no grid — never all of them."""
     if not user.is_active:
         raise SignInRefusedError("账号已停用，请联系管理员", code="account_disabled")
     scope_codes = session.execute(
@@ -409,7 +410,7 @@ def actor_for(session: Session, user: User) -> Actor:
     ).scalars()
     codes = set(ALL_GRIDS) if user.all_grids else set(scope_codes) | set(assigned_codes)
     roles = user.roles
-    departments = department_subtree_ids(session, [user.department_id]) if user.department_id else set()
+    departments = _case_departments(session, user, roles)
     return Actor.for_user(
         user_id=user.id,
         username=user.username,
@@ -418,6 +419,14 @@ def actor_for(session: Session, user: User) -> Actor:
         grid_codes=codes,
         department_ids=departments,
     )
+
+
+def _case_departments(session: Session, user: User, roles: Iterable[Role]) -> set[int]:
+    """The departments whose cases the user works: her department and its subtree, only for a role that works a
+    department's cases (DEPARTMENT_CASE_ROLES); a grid worker employed by a street office gets none."""
+    if user.department_id is None or DEPARTMENT_CASE_ROLES.isdisjoint(roles):
+        return set()
+    return department_subtree_ids(session, [user.department_id])
 
 
 # --- API tokens ----------------------------------------------------------------------------------------------

@@ -136,6 +136,24 @@ def _grid_options(index: GridIndex, actor: Actor) -> list[tuple[str, str]]:
     ]
 
 
+def _scoped_criteria(
+    session: Session, actor: Actor, query: ListQuery, scope: queries.CaseFilter | None
+) -> queries.CaseFilter:
+    """The query's filters, narrowed to a department inbox's open cases when ``scope`` is given."""
+    criteria = criteria_of(session, actor, query)
+    if scope is not None:
+        criteria.main_department_ids = scope.main_department_ids
+        criteria.open_only = True
+    return criteria
+
+
+def _pending_total_label(result: queries.CasePage, after: str) -> str:
+    """What the pager says while a search's count is still coming (and all it says without JavaScript)."""
+    if result.next_cursor:
+        return f"超过 {len(result.cases):,} 件"
+    return f"本页 {len(result.cases):,} 件" if after else f"共 {len(result.cases):,} 件"
+
+
 def _render_list(
     request: Request,
     session: Session,
@@ -146,10 +164,7 @@ def _render_list(
     title: str,
     base_path: str,
 ) -> Response:
-    criteria = criteria_of(session, actor, query)
-    if scope is not None:
-        criteria.main_department_ids = scope.main_department_ids
-        criteria.open_only = True
+    criteria = _scoped_criteria(session, actor, query, scope)
     size = int(query.size) if query.size.isdigit() and int(query.size) in PAGE_SIZES else PAGE_SIZE
     result = queries.page_cases(session, actor, criteria, sort=_sort(query.sort), after=query.after or None, limit=size)
     index = grid_index(session)
@@ -159,6 +174,8 @@ def _render_list(
         "query": query,
         "rows": rows_of(result.cases, index, _department_names(session)),
         "result": result,
+        "count_link": None if result.count else f"{base_path}/count?{query.link(after='', sort='', size='')}",
+        "pending_total": None if result.count else _pending_total_label(result, query.after),
         "next_link": f"{base_path}?{query.link(after=result.next_cursor)}" if result.next_cursor else None,
         "first_link": f"{base_path}?{query.link(after='')}" if query.after else None,
         "export_link": f"/cases/export.xlsx?{query.link(after='')}",
@@ -181,15 +198,35 @@ def case_list(request: Request, session: ReadSession, actor: SignedIn) -> Respon
     return _render_list(request, session, actor, ListQuery.of(request), scope=None, title="案件", base_path="/cases")
 
 
+@router.get("/cases/count", response_class=HTMLResponse)
+def case_count(request: Request, session: ReadSession, actor: SignedIn) -> Response:
+    """The list's count on its own, for a search the page did not count (the pager loads it after the list)."""
+    actor.require(Permission.CASE_READ, "查看案件")
+    return _render_count(request, session, actor, scope=None)
+
+
 @router.get("/inbox", response_class=HTMLResponse)
 def department_inbox(request: Request, session: ReadSession, actor: SignedIn) -> Response:
     """Cases the actor's departments lead and have not finished: accept, return, submit, ask for more time."""
+    return _render_list(
+        request, session, actor, ListQuery.of(request), scope=_inbox(actor), title="部门待办", base_path="/inbox"
+    )
+
+
+@router.get("/inbox/count", response_class=HTMLResponse)
+def department_inbox_count(request: Request, session: ReadSession, actor: SignedIn) -> Response:
+    return _render_count(request, session, actor, scope=_inbox(actor))
+
+
+def _inbox(actor: Actor) -> queries.CaseFilter:
     if Role.DEPT_STAFF not in actor.roles or not actor.department_ids:
         raise PermissionDeniedError(f"{actor.display_name}不属于任何处置部门，没有部门待办", code="no_department")
-    scope = queries.CaseFilter(main_department_ids=sorted(actor.department_ids))
-    return _render_list(
-        request, session, actor, ListQuery.of(request), scope=scope, title="部门待办", base_path="/inbox"
-    )
+    return queries.CaseFilter(main_department_ids=sorted(actor.department_ids))
+
+
+def _render_count(request: Request, session: Session, actor: Actor, *, scope: queries.CaseFilter | None) -> Response:
+    criteria = _scoped_criteria(session, actor, ListQuery.of(request), scope)
+    return page(request, "cases/_count.html", {"count": queries.count_cases(session, actor, criteria)})
 
 
 EXPORT_HEADERS = (
