@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         default="none",
         description="SMS gateway. 'log' only writes what would be sent; 'none' leaves SMS messages waiting, visibly.",
     )
+    kpi_weight_response: float = Field(default=30, ge=0, description="综合得分: weight of 响应率 (percent).")
+    kpi_weight_resolution: float = Field(default=35, ge=0, description="综合得分: weight of 解决率 (percent).")
+    kpi_weight_satisfaction: float = Field(default=35, ge=0, description="综合得分: weight of 满意率 (percent).")
     scheduler_interval_seconds: int = Field(
         default=60, ge=0, description="How often `serve` refreshes 临期/超期 and delivers notifications; 0 = never."
     )

@@ -107,6 +107,8 @@ def perform(
         new_state = target or rule.target or state
         _lapse_pending_requests(context, action, new_state)
         case.state = new_state.value
+        if state is CaseState.REPORTED and new_state is not CaseState.REPORTED and case.responded_at is None:
+            case.responded_at = context.now
         clock.refresh_flags(case, context.now)
         event = append_event(session, case, actor, action.value, state, new_state, note, dict(context.data))
         for upload in params.attachments:
@@ -176,6 +178,7 @@ def _dispatch(ctx: _Context) -> CaseState | None:
     for department in assists:
         _assign(ctx, department, AssignmentRole.ASSIST)
     case.main_department_id = main.id
+    case.linked = case.linked or bool(assists)
     case.dispatched_at = ctx.now
     ctx.start(clock.HANDLE)
     ctx.data.update(main=main.code, assists=[d.code for d in assists])
@@ -230,6 +233,7 @@ def _return(ctx: _Context) -> CaseState | None:
 def _submit(ctx: _Context) -> CaseState | None:
     ctx.case.handler_user_id = ctx.actor.user_id
     ctx.case.handled_at = ctx.now
+    ctx.case.handle_work_minutes = clock.handling_minutes_used(ctx.case, ctx.now, ctx.calendar)
     ctx.start("verify")
     return None
 

@@ -14,6 +14,7 @@ from civicgrid.cases.models import Case
 from civicgrid.cases.taxonomy import effective_limits
 from civicgrid.worktime.calendar import UnknownCalendarYearError, WorkCalendar, WorkDuration, parse_limit
 
+REGISTER = "register"
 HANDLE = "handle"
 
 
@@ -43,9 +44,16 @@ def start_stage(case: Case, stage: str, now: dt.datetime, calendar: WorkCalendar
         return CLOCK_PENDING.format(year=error.year)
     if stage == HANDLE:
         case.deadline_at = case.stage_due_at
+    _remember_response_deadline(case)
     _set_due_soon(case, calendar, due_soon_share)
     refresh_flags(case, now)
     return None
+
+
+def _remember_response_deadline(case: Case) -> None:
+    """The 立案 stage's deadline is what 响应率 judges the first answer by; later stages overwrite stage_due_at."""
+    if case.stage == REGISTER and case.response_due_at is None:
+        case.response_due_at = case.stage_due_at
 
 
 def backfill(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> bool:
@@ -59,6 +67,7 @@ def backfill(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_shar
         return False
     if case.stage == HANDLE:
         case.deadline_at = case.stage_due_at
+    _remember_response_deadline(case)
     _set_due_soon(case, calendar, due_soon_share)
     refresh_flags(case, now)
     return True
@@ -78,6 +87,22 @@ def backfill_handling_deadline(case: Case, calendar: WorkCalendar) -> bool:
 def _remember_handling(case: Case) -> None:
     if case.stage == HANDLE:
         case.handle_started_at, case.handle_minutes = case.stage_started_at, case.stage_minutes
+
+
+def handling_minutes_used(case: Case, now: dt.datetime, calendar: WorkCalendar) -> int | None:
+    """Working minutes of the handling round that ends now, suspended time excluded: the round's length
+    (extensions included) less what was left of it, or plus how late it ends. Suspension moved the deadline
+    by the suspended time, so it drops out. None when the calendar cannot tell (a year not in the table)."""
+    try:
+        if case.deadline_at is not None and case.handle_minutes is not None:
+            if now <= case.deadline_at:
+                return max(case.handle_minutes - calendar.working_minutes_between(now, case.deadline_at), 0)
+            return case.handle_minutes + calendar.working_minutes_between(case.deadline_at, now)
+        if case.handle_started_at is not None:
+            return calendar.working_minutes_between(case.handle_started_at, now)
+    except UnknownCalendarYearError:
+        return None
+    return None
 
 
 def continue_handling(case: Case, now: dt.datetime, calendar: WorkCalendar, due_soon_share: float) -> None:

@@ -105,7 +105,7 @@ def intake(session: Session, actor: Actor, request: IntakeRequest, *, settings: 
         return _repeated(actor, found)
     tracking_code = _tracking_code(case) if actor.user_id is None and request.channel is Channel.RESIDENT else None
     calendar = load_calendar(session, settings)
-    pending = clock.start_stage(case, "register", case.reported_at, calendar, settings.due_soon_share)
+    pending = clock.start_stage(case, clock.REGISTER, case.reported_at, calendar, settings.due_soon_share)
     data = {"clock": pending} if pending else {}
     event = append_event(session, case, actor, "intake", None, CaseState.REPORTED, _intake_note(case), data)
     for upload in request.attachments:

@@ -55,13 +55,14 @@ class Permission(StrEnum):
     CASE_RATE = "case.rate"  # record the reporter's rating (resident: own case; operator: call-back)
     CASE_VIEW_CONTACT = "case.view_contact"  # see reporters' phone numbers unmasked
     CASE_CONFIGURE = "case.configure"  # case types, categories and limits, routing rules
+    KPI_READ = "kpi.read"  # the dashboard, rankings and work reports of the actor's scope
 
 
 _STAFF_READ = frozenset({Permission.GRID_READ, Permission.ORG_READ, Permission.CASE_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.LEADER: _STAFF_READ | {Permission.CASE_SUPERVISE, Permission.CASE_APPROVE},
+    Role.LEADER: _STAFF_READ | {Permission.CASE_SUPERVISE, Permission.CASE_APPROVE, Permission.KPI_READ},
     Role.DISPATCHER: _STAFF_READ
     | {
         Permission.CASE_INTAKE,
@@ -71,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CASE_ESCALATE,
         Permission.CASE_RATE,
         Permission.CASE_VIEW_CONTACT,
+        Permission.KPI_READ,
     },
     Role.DEPT_STAFF: _STAFF_READ | {Permission.CASE_HANDLE},
     Role.GRID_WORKER: _STAFF_READ

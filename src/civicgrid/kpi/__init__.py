@@ -1,0 +1,1 @@
+"""Indicators, assessments and the dashboard: every figure the platform reports, defined once."""

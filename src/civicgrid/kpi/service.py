@@ -1,0 +1,474 @@
+"""Computing the indicators: one SQL aggregate per breakdown, always within the actor's readable cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, literal, select
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session
+
+from civicgrid import timesource
+from civicgrid.cases.auth import readable
+from civicgrid.cases.models import CHANNEL_LABELS, AssignmentRole, Case, CaseAssignment, CaseType, Category, Channel
+from civicgrid.errors import InvalidInputError, NotFoundError
+from civicgrid.grid.models import GridNode
+from civicgrid.kpi.metrics import Counts, Figures, Weights, counter_columns, evaluate, handling_time_condition
+from civicgrid.kpi.periods import Period
+from civicgrid.kpi.sql import beijing_day, beijing_month
+from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.models import Department, User
+from civicgrid.settings import Settings, get_settings
+
+
+class Dimension(StrEnum):
+    WHOLE = "whole"  # one group: everything counted
+    GRID = "grid"  # the scope grid's children
+    DEPARTMENT = "department"  # the main department (主办); assisting departments are counted separately
+    CATEGORY = "category"  # top-level categories, or the children of the filtered category
+    CHANNEL = "channel"
+    CASE_TYPE = "case_type"
+    GRID_WORKER = "grid_worker"  # cases a grid worker reported on patrol
+    MONTH = "month"
+    DAY = "day"
+
+    @property
+    def label(self) -> str:
+        return {
+            "grid": "网格",
+            "department": "部门",
+            "category": "类别",
+            "channel": "来源渠道",
+            "case_type": "案件类型",
+            "grid_worker": "网格员",
+            "month": "月份",
+            "day": "日期",
+            "whole": "合计",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class KpiQuery:
+    """What to count: a period's cohort (cases reported in it), narrowed by any of the filters."""
+
+    period: Period
+    grid_code: str | None = None  # a grid subtree; None = everything the actor reads
+    department_id: int | None = None  # main department
+    category_code: str | None = None  # a category subtree
+    channel: Channel | None = None
+    case_type_code: str | None = None
+
+    def for_period(self, period: Period) -> KpiQuery:
+        return replace(self, period=period)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One row of a KPI table: a group's key, its name and its indicator values."""
+
+    key: str | None
+    label: str
+    figures: Figures
+    values: dict[str, float | int | None]
+    assisted: int = 0  # cases the department assisted (协办), for the department dimension only
+
+
+def weights_from(settings: Settings) -> Weights:
+    return Weights(settings.kpi_weight_response, settings.kpi_weight_resolution, settings.kpi_weight_satisfaction)
+
+
+def cohort(actor: Actor, query: KpiQuery) -> Select[Any]:
+    """The cases a query counts, as a statement over ``case`` (select the columns you need from it)."""
+    stmt = readable(select(Case.id), actor).where(
+        Case.reported_at >= query.period.start_utc, Case.reported_at < query.period.end_utc
+    )
+    if query.grid_code:
+        stmt = stmt.where(Case.scope_code.startswith(query.grid_code, autoescape=True))
+    if query.department_id is not None:
+        stmt = stmt.where(Case.main_department_id == query.department_id)
+    if query.category_code:
+        subtree = select(Category.id).where(Category.code.startswith(query.category_code, autoescape=True))
+        stmt = stmt.where(Case.category_id.in_(subtree))
+    if query.channel is not None:
+        stmt = stmt.where(Case.channel == query.channel.value)
+    if query.case_type_code:
+        stmt = stmt.where(Case.case_type_code == query.case_type_code)
+    return stmt
+
+
+def headline(
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    percentiles: bool = True,
+) -> Group:
+    """The figures of the whole query (one group); ``percentiles=False`` skips the handling-time median and P90
+    (a second pass over the cases)."""
+    found = breakdowns(session, actor, query, [Dimension.WHOLE], now=now, settings=settings)[Dimension.WHOLE]
+    whole = as_headline(query, found, weights_from(settings or get_settings()))
+    return with_percentiles(session, actor, query, whole) if percentiles else whole
+
+
+def as_headline(query: KpiQuery, whole: list[Group], weights: Weights) -> Group:
+    """The one group of a ``Dimension.WHOLE`` breakdown as the query's headline (empty when nothing counted)."""
+    group = whole[0] if whole else _empty_group(None, weights)
+    return replace(group, key=None, label=query.period.label)
+
+
+def with_percentiles(session: Session, actor: Actor, query: KpiQuery, whole: Group) -> Group:
+    """The headline with the handling-time median and P90 of all the query's cases."""
+    median, p90 = _percentiles(session, cohort(actor, query), literal("all")).get("all", (None, None))
+    return _regroup(whole, whole.figures.counts, median, p90)
+
+
+def _empty_group(key: str | None, weights: Weights) -> Group:
+    empty = Figures(Counts(), weights=weights)
+    return Group(key, key or "", empty, evaluate(empty))
+
+
+def _regroup(group: Group, counts: Counts, median: int | None = None, p90: int | None = None) -> Group:
+    figures = Figures(counts, median, p90, group.figures.weights)
+    return replace(group, figures=figures, values=evaluate(figures))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    current: Group
+    previous: Group  # 环比
+    last_year: Group  # 同比
+    previous_period: Period
+    last_year_period: Period
+
+
+def compare(
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    current: Group | None = None,
+) -> Comparison:
+    """The query's figures with 环比 and 同比 (counts only for the earlier periods). A caller that already has
+    the current figures passes them as ``current``; a year's previous period is its last year, counted once."""
+    previous_period, last_year_period = query.period.previous(), query.period.same_last_year()
+
+    def counted(period: Period) -> Group:
+        return headline(session, actor, query.for_period(period), now=now, settings=settings, percentiles=False)
+
+    previous = counted(previous_period)
+    last_year = previous if last_year_period == previous_period else counted(last_year_period)
+    if current is None:
+        current = headline(session, actor, query, now=now, settings=settings)
+    return Comparison(current, previous, last_year, previous_period, last_year_period)
+
+
+def change(current: float | int | None, earlier: float | int | None, *, rate: bool) -> float | None:
+    """同比/环比: for counts the relative change in percent, for rates the difference in percentage points."""
+    if current is None or earlier is None:
+        return None
+    if rate:
+        return float(current) - float(earlier)
+    if earlier == 0:
+        return None
+    return 100.0 * (float(current) - float(earlier)) / float(earlier)
+
+
+def breakdown(
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    dimension: Dimension,
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    percentiles: bool = False,
+) -> list[Group]:
+    """The query's figures per group of ``dimension``, labelled in Chinese, largest 受理量 first (time in order).
+    ``percentiles`` adds each group's handling-time median and P90 (one more pass)."""
+    found = breakdowns(session, actor, query, [dimension], now=now, settings=settings)[dimension]
+    if not percentiles:
+        return found
+    key = _key_expression(session, actor, query, dimension)
+    base = cohort(actor, query)
+    if dimension is Dimension.CATEGORY:
+        base = base.outerjoin(Category, Category.id == Case.category_id)
+    ranks = _percentiles(session, base, key)
+    return [_regroup(group, group.figures.counts, *ranks.get(group.key, (None, None))) for group in found]
+
+
+def breakdowns(
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    dimensions: Sequence[Dimension],
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+) -> dict[Dimension, list[Group]]:
+    """Several breakdowns from one pass over the cases: the counters are summed per combination of the
+    dimensions' raw keys (grid code, category id, …) in SQL and rolled up to each dimension's groups here —
+    counts add up, so this is exact, and a year of cases is read once instead of once per table."""
+    weights = weights_from(settings or get_settings())
+    keys = [_raw_key(session, actor, query, dimension) for dimension in dimensions]
+    raw_keys, sums = _aggregate(session, actor, query, [expression for expression, _ in keys], now)
+    found = {}
+    for index, (dimension, (_, to_group)) in enumerate(zip(dimensions, keys, strict=True)):
+        group_keys = [to_group(raw[index]) for raw in raw_keys]
+        found[dimension] = _finish(session, actor, query, dimension, _roll_up(group_keys, sums), weights)
+    return found
+
+
+def _roll_up(group_keys: list[str | None], sums: npt.NDArray[np.int64]) -> dict[str | None, Counts]:
+    """Add up the rows of ``sums`` that share a group key."""
+    positions: dict[str | None, int] = {}
+    rows = np.fromiter((positions.setdefault(key, len(positions)) for key in group_keys), dtype=np.int64)
+    totals = np.zeros((len(positions), sums.shape[1]), dtype=np.int64)
+    np.add.at(totals, rows, sums)
+    names = [f.name for f in fields(Counts)]
+    return {key: Counts(**dict(zip(names, map(int, totals[row]), strict=True))) for key, row in positions.items()}
+
+
+def _finish(
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    dimension: Dimension,
+    counted: dict[str | None, Counts],
+    weights: Weights,
+) -> list[Group]:
+    labels = _labels(session, dimension, list(counted))
+    groups = []
+    for key, counts in counted.items():
+        figures = Figures(counts, weights=weights)
+        groups.append(Group(key, labels.get(key, _unknown(dimension, key)), figures, evaluate(figures)))
+    if dimension is Dimension.DEPARTMENT:
+        groups = _with_assisted(session, actor, query, groups)
+    if dimension in (Dimension.MONTH, Dimension.DAY):
+        return sorted(groups, key=lambda group: group.key or "")
+    return sorted(groups, key=lambda group: (-group.figures.counts.received, group.key or ""))
+
+
+def trend(
+    session: Session, actor: Actor, query: KpiQuery, *, now: dt.datetime | None = None, settings: Settings | None = None
+) -> list[Group]:
+    """Month by month (day by day within a month or shorter), every bucket of the period present."""
+    dimension = trend_dimension(query.period)
+    found = breakdown(session, actor, query, dimension, now=now, settings=settings)
+    return fill_trend(query.period, found, weights_from(settings or get_settings()))
+
+
+def trend_dimension(period: Period) -> Dimension:
+    return Dimension.DAY if period.days <= 31 else Dimension.MONTH
+
+
+def fill_trend(period: Period, found: list[Group], weights: Weights) -> list[Group]:
+    """A trend breakdown with the buckets nothing was reported in added, in time order."""
+    by_key = {group.key: group for group in found}
+    buckets = _buckets(period, trend_dimension(period))
+    empty = [replace(_empty_group(bucket, weights), label=_bucket_label(bucket)) for bucket in buckets]
+    return [by_key.get(bucket) or blank for bucket, blank in zip(buckets, empty, strict=True)]
+
+
+def _buckets(period: Period, dimension: Dimension) -> list[str]:
+    if dimension is Dimension.MONTH:
+        return [month.first.strftime("%Y-%m") for month in period.months()]
+    return [(period.first + dt.timedelta(days=offset)).isoformat() for offset in range(period.days)]
+
+
+def _bucket_label(bucket: str) -> str:
+    parts = [int(part) for part in bucket.split("-")]
+    return f"{parts[1]}月{parts[2]}日" if len(parts) == 3 else f"{parts[0]}年{parts[1]}月"
+
+
+# --- the SQL ---------------------------------------------------------------------------------------------------
+
+
+def _aggregate(
+    session: Session, actor: Actor, query: KpiQuery, keys: list[SQLColumnExpression[Any]], now: dt.datetime | None
+) -> tuple[list[tuple[Any, ...]], npt.NDArray[np.int64]]:
+    """The counters (in the order of ``Counts``' fields) summed per combination of ``keys`` over the query's
+    cases: the combinations, and one row of sums for each."""
+    columns = counter_columns(now or timesource.now())
+    order = [f.name for f in fields(Counts)]
+    labelled: list[Any] = [key.label(f"key_{index}") for index, key in enumerate(keys)]
+    stmt = cohort(actor, query).with_only_columns(*labelled, *(columns[name].label(name) for name in order))
+    if keys:
+        stmt = stmt.group_by(*keys)
+    rows = session.execute(stmt).all()
+    width = len(keys)
+    sums = np.array([[int(value or 0) for value in row[width:]] for row in rows], dtype=np.int64)
+    return [tuple(row[:width]) for row in rows], sums.reshape(len(rows), len(order))
+
+
+def _percentiles(
+    session: Session, base: Select[Any], key: SQLColumnExpression[Any]
+) -> dict[str | None, tuple[int, int]]:
+    """Median and P90 of the handling time per group by the nearest-rank method (the ⌈n/2⌉-th and ⌈0.9n⌉-th
+    smallest value). SQL returns each group's histogram — how many cases took each number of minutes, a few
+    thousand distinct values at most — and the ranks are read off its running total: exact, and one pass."""
+    minutes = Case.handle_work_minutes
+    stmt: Any = (
+        base.where(handling_time_condition())
+        .with_only_columns(key.label("group_key"), minutes, func.count())
+        .group_by(key, minutes)
+    )
+    histograms: dict[str | None, list[tuple[int, int]]] = {}
+    for group_key, value, count in session.execute(stmt).all():
+        histograms.setdefault(_as_key(group_key), []).append((int(value), int(count)))
+    return {group_key: _nearest_ranks(histogram) for group_key, histogram in histograms.items()}
+
+
+def _nearest_ranks(histogram: list[tuple[int, int]]) -> tuple[int, int]:
+    histogram.sort()
+    size = sum(count for _, count in histogram)
+    wanted = [(size + 1) // 2, (9 * size + 9) // 10]  # ⌈n/2⌉ and ⌈9n/10⌉ in integers
+    found: list[int] = []
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        while len(found) < len(wanted) and seen >= wanted[len(found)]:
+            found.append(value)
+    return found[0], found[1]
+
+
+def _when(condition: ColumnElement[bool], value: Any) -> ColumnElement[Any]:
+    return sql_case((condition, value), else_=None)
+
+
+def _as_key(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _raw_key(
+    session: Session, actor: Actor, query: KpiQuery, dimension: Dimension
+) -> tuple[SQLColumnExpression[Any], Callable[[Any], str | None]]:
+    """What SQL groups by for a dimension, and how a raw value rolls up to the dimension's group key."""
+    if dimension is Dimension.GRID:
+        length = _child_code_length(session, actor, query.grid_code)
+        return Case.scope_code, lambda code: None if code is None else str(code)[:length]
+    if dimension is Dimension.CATEGORY:
+        codes = {row.id: row.code for row in session.execute(select(Category.id, Category.code))}
+        length = len(query.category_code or "") + 2
+        return Case.category_id, lambda category_id: _prefix(codes.get(category_id), length)
+    if dimension is Dimension.WHOLE:
+        return literal("all"), _as_key
+    return _key_expression(session, actor, query, dimension), _as_key
+
+
+def _prefix(code: str | None, length: int) -> str | None:
+    return None if code is None else code[:length]
+
+
+def _key_expression(session: Session, actor: Actor, query: KpiQuery, dimension: Dimension) -> SQLColumnExpression[Any]:
+    match dimension:
+        case Dimension.GRID:
+            return func.substr(Case.scope_code, 1, _child_code_length(session, actor, query.grid_code))
+        case Dimension.DEPARTMENT:
+            return Case.main_department_id
+        case Dimension.CATEGORY:
+            return func.substr(Category.code, 1, len(query.category_code or "") + 2)
+        case Dimension.CHANNEL:
+            return Case.channel
+        case Dimension.CASE_TYPE:
+            return Case.case_type_code
+        case Dimension.GRID_WORKER:
+            return _when(Case.channel == Channel.GRID_PATROL.value, Case.reporter_user_id)
+        case Dimension.MONTH:
+            return beijing_month(Case.reported_at)
+        case Dimension.DAY:
+            return beijing_day(Case.reported_at)
+    raise InvalidInputError(f"不支持的统计维度“{dimension}”", code="invalid_dimension")
+
+
+def scope_root(session: Session, actor: Actor, grid_code: str | None) -> GridNode:
+    """The grid a breakdown by grid splits: the one asked for, or the top of the actor's scope."""
+    if grid_code:
+        node = session.execute(select(GridNode).where(GridNode.code == grid_code)).scalar_one_or_none()
+        if node is None or not actor.sees_grid(grid_code):
+            raise NotFoundError(f"找不到网格“{grid_code}”，或无权查看", code="grid_not_found")
+        return node
+    roots = _actor_roots(session, actor)
+    if len(roots) != 1:
+        raise InvalidInputError("请先选择要统计的网格", code="grid_required", detail={"roots": roots})
+    return session.execute(select(GridNode).where(GridNode.code == roots[0])).scalar_one()
+
+
+def _actor_roots(session: Session, actor: Actor) -> list[str]:
+    if actor.grid_codes != ALL_GRIDS:
+        return sorted(actor.grid_codes)
+    return list(session.execute(select(GridNode.code).where(GridNode.parent_id.is_(None))).scalars())
+
+
+def _child_code_length(session: Session, actor: Actor, grid_code: str | None) -> int:
+    root = scope_root(session, actor, grid_code)
+    child = session.execute(
+        select(func.min(func.length(GridNode.code))).where(GridNode.parent_id == root.id)
+    ).scalar_one_or_none()
+    return int(child) if child else len(root.code)
+
+
+def _labels(session: Session, dimension: Dimension, keys: Sequence[str | None]) -> dict[str | None, str]:
+    present = [key for key in keys if key is not None]
+    if not present or dimension is Dimension.WHOLE:
+        return {}
+    match dimension:
+        case Dimension.GRID:
+            return _names(session, GridNode.code, GridNode.name, present)
+        case Dimension.DEPARTMENT:
+            return _names(session, Department.id, Department.name, [int(key) for key in present])
+        case Dimension.CATEGORY:
+            return _names(session, Category.code, Category.name, present)
+        case Dimension.CHANNEL:
+            return {key: CHANNEL_LABELS[Channel(key)] for key in present if key in set(Channel)}
+        case Dimension.CASE_TYPE:
+            return _names(session, CaseType.code, CaseType.name, present)
+        case Dimension.GRID_WORKER:
+            return _names(session, User.id, User.display_name, [int(key) for key in present])
+    return {key: _bucket_label(key) for key in present}
+
+
+def _names(session: Session, key_column: Any, name_column: Any, keys: Sequence[Any]) -> dict[str | None, str]:
+    rows = session.execute(select(key_column, name_column).where(key_column.in_(keys))).all()
+    return {str(key): str(name) for key, name in rows}
+
+
+def _unknown(dimension: Dimension, key: str | None) -> str:
+    if key is None:
+        return {
+            Dimension.DEPARTMENT: "未派遣（含自处置）",
+            Dimension.CATEGORY: "未分类",
+            Dimension.CASE_TYPE: "未指定类型",
+            Dimension.GRID_WORKER: "非网格员上报",
+        }.get(dimension, "未知")
+    if dimension is Dimension.GRID:
+        return f"本级（{key}）"
+    return key
+
+
+def _with_assisted(session: Session, actor: Actor, query: KpiQuery, groups: list[Group]) -> list[Group]:
+    """Add each department's 协办 count: assisting earns no 办结 or rates (those go to the main department), but
+    the assessment shows the joint work."""
+    ids = cohort(actor, query).with_only_columns(Case.id)
+    rows = session.execute(
+        select(CaseAssignment.department_id, func.count(func.distinct(CaseAssignment.case_id)))
+        .where(CaseAssignment.case_id.in_(ids), CaseAssignment.role == AssignmentRole.ASSIST.value)
+        .group_by(CaseAssignment.department_id)
+    ).all()
+    assisted = {str(department): int(count) for department, count in rows}
+    present = {group.key for group in groups}
+    only_assisting = [key for key in assisted if key not in present]
+    names = _labels(session, Dimension.DEPARTMENT, only_assisting)
+    weights = groups[0].figures.weights if groups else Weights()
+    empty = Figures(Counts(), weights=weights)
+    extra = [Group(key, names.get(key, key), empty, evaluate(empty)) for key in only_assisting]
+    return [replace(group, assisted=assisted.get(group.key or "", 0)) for group in [*groups, *extra]]

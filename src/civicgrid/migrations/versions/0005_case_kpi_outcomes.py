@@ -1,0 +1,44 @@
+"""case outcomes for the KPIs: response deadline and time, handling working minutes, linked
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("handle_work_minutes", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("linked", sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.alter_column("linked", server_default=None)
+    # What the history already tells: when each case first left 待立案, and which had assisting departments.
+    # (The handling minutes need the working calendar; cases handled before this revision have none.)
+    op.execute(
+        'UPDATE "case" SET responded_at = (SELECT min(e.at) FROM case_event e WHERE e.case_id = "case".id '
+        "AND e.from_state = 'reported' AND e.to_state <> 'reported')"
+    )
+    op.execute(
+        'UPDATE "case" SET linked = true WHERE EXISTS (SELECT 1 FROM case_assignment a '
+        "WHERE a.case_id = \"case\".id AND a.role = 'assist')"
+    )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("case", schema=None) as batch_op:
+        batch_op.drop_column("linked")
+        batch_op.drop_column("handle_work_minutes")
+        batch_op.drop_column("responded_at")
+        batch_op.drop_column("response_due_at")

@@ -1,0 +1,284 @@
+"""The edge rules of the indicators, on cases driven through the real workflow: a duplicate, a suspended case,
+a reopened one, a late and reworked one, a self-handled one, a rejected one, one never answered, and one reported
+the month before but closed in this one. Every expected number is worked out by hand in the comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, District, beijing, photo
+
+from civicgrid import timesource
+from civicgrid.cases.actions import ActionInput, perform
+from civicgrid.cases.intake import IntakeRequest, intake
+from civicgrid.cases.models import Case, Channel, Rating
+from civicgrid.cases.tick import tick
+from civicgrid.cases.workflow import Action
+from civicgrid.geo.coords import wgs84_to_gcj02
+from civicgrid.kpi import service
+from civicgrid.kpi.metrics import INDICATORS
+from civicgrid.kpi.periods import parse_period
+from civicgrid.kpi.ranking import honour_lists, longest_overdue, rank
+from civicgrid.org.actor import Actor
+
+RUBBISH = "0101"  # 暴露垃圾: register 2 working hours, handle 4 working hours, self-handling allowed
+COUNTED_AT = beijing(2025, 10, 20, 9, 0)
+
+
+def report(d: District, actor: Actor | None = None, *, at: dt.datetime | None = None, **overrides: Any) -> Case:
+    lon, lat = wgs84_to_gcj02(*overrides.pop("point", IN_UNIT))
+    fields: dict[str, Any] = {
+        "channel": Channel.HOTLINE_12345,
+        "title": "垃圾堆积",
+        "description": "楼下垃圾没人清运",
+        "lon": lon,
+        "lat": lat,
+        "crs": "gcj02",
+    }
+    fields.update(overrides)
+    with timesource.pinned(at or timesource.now()):
+        return intake(d.session, actor or d.hotline, IntakeRequest(**fields), settings=d.settings).case
+
+
+def act(d: District, actor: Actor, case: Case, action: Action, at: dt.datetime | None = None, **fields: Any) -> None:
+    with timesource.pinned(at or timesource.now()):
+        perform(d.session, actor, case.number, action, ActionInput(**fields), settings=d.settings)
+
+
+def dispatch(d: District, case: Case, **fields: Any) -> None:
+    act(d, d.dispatcher, case, Action.REGISTER, category_code=RUBBISH)
+    act(d, d.dispatcher, case, Action.DISPATCH, **fields)
+
+
+def close(d: District, case: Case, handler: Actor, submitted_at: dt.datetime) -> None:
+    act(d, handler, case, Action.ACCEPT)
+    act(d, handler, case, Action.SUBMIT, at=submitted_at, note="已处理")
+    act(d, d.grid_worker, case, Action.VERIFY_PASS, at=submitted_at)
+
+
+@dataclass
+class Story:
+    on_time: Case
+    late_reworked: Case
+    suspended: Case
+    duplicate: Case
+    rejected: Case
+    self_handled: Case
+    reopened: Case
+    unanswered: Case
+    earlier: Case
+    other_street: Case
+
+
+@pytest.fixture
+def story(district: District) -> Story:
+    d = district  # the clock stands at Thursday 2025-10-09 10:00 (Beijing)
+    on_time = report(d)
+    dispatch(d, on_time)  # HC-CG by routing; handling deadline 15:30 (4 working hours, lunch skipped)
+    duplicate = report(d, title="同一处垃圾")
+    act(d, d.dispatcher, duplicate, Action.MERGE, master_number=on_time.number)
+    close(d, on_time, d.street_cg, beijing(2025, 10, 9, 11, 0))  # 60 working minutes; closes the duplicate too
+    act(d, d.hotline, on_time, Action.RATE, rating=Rating.SATISFIED)
+
+    late = report(d)
+    dispatch(d, late, main_department="CGJ", assist_departments=["SCJG"])  # 联动
+    act(d, d.cgj, late, Action.ACCEPT)
+    act(d, d.cgj, late, Action.SUBMIT, at=beijing(2025, 10, 10, 9, 0), note="已处理")
+    act(d, d.grid_worker, late, Action.VERIFY_FAIL, at=beijing(2025, 10, 10, 9, 30), note="仍有垃圾")
+    # Resubmitted at 11:00 the next day: 240 minutes of limit + 120 (15:30–17:30) + 150 (08:30–11:00) late = 510.
+    act(d, d.cgj, late, Action.SUBMIT, at=beijing(2025, 10, 10, 11, 0), note="已清理")
+    act(d, d.grid_worker, late, Action.VERIFY_PASS, at=beijing(2025, 10, 10, 11, 0))
+    act(d, d.hotline, late, Action.RATE, rating=Rating.UNSATISFIED)
+
+    suspended = report(d)
+    dispatch(d, suspended)
+    act(d, d.street_cg, suspended, Action.ACCEPT)
+    act(d, d.street_cg, suspended, Action.REQUEST_SUSPENSION, note="待产权确认")
+    act(d, d.leader, suspended, Action.APPROVE_SUSPENSION)
+
+    rejected = report(d, title="咨询社保政策")
+    act(d, d.dispatcher, rejected, Action.REJECT, note="非本平台受理范围")
+
+    self_handled = report(d, d.grid_worker, channel=Channel.GRID_PATROL, category_code=RUBBISH)
+    act(d, d.grid_worker, self_handled, Action.SELF_HANDLE, note="已当场清理", attachments=[photo()])
+
+    reopened = report(d)
+    dispatch(d, reopened)
+    close(d, reopened, d.street_cg, beijing(2025, 10, 9, 10, 30))
+    act(d, d.hotline, reopened, Action.RATE, rating=Rating.UNSATISFIED)
+    act(d, d.dispatcher, reopened, Action.REOPEN, note="群众不满意，重办")
+
+    unanswered = report(d, title="路灯不亮")  # nobody registers it: its 2-hour answer time runs out at 12:00
+
+    earlier = report(d, at=beijing(2025, 9, 30, 16, 0))  # September's case, closed in October
+    dispatch(d, earlier)
+    close(d, earlier, d.street_cg, beijing(2025, 10, 9, 11, 0))
+
+    other_street = report(d, point=IN_OTHER_STREET)
+    tick(d.session, now=COUNTED_AT, settings=d.settings)
+    return Story(
+        on_time, late, suspended, duplicate, rejected, self_handled, reopened, unanswered, earlier, other_street
+    )
+
+
+def october(d: District, actor: Actor, **filters: Any) -> service.Group:
+    query = service.KpiQuery(parse_period("2025-10"), **filters)
+    return service.headline(d.session, actor, query, now=COUNTED_AT, settings=d.settings)
+
+
+def test_the_counters_follow_the_edge_rules(district: District, story: Story) -> None:
+    counts = october(district, district.dispatcher).figures.counts
+    assert counts.received == 8  # all but September's case and the other street's (not the dispatcher's)
+    assert counts.duplicates == 1
+    assert counts.registered == 5  # on time, late, suspended, self-handled, reopened
+    assert counts.rejected == 1
+    assert counts.dispatched == 4  # self-handling is not dispatching
+    assert counts.linked == 1
+    assert counts.suspended == 1
+    assert counts.closed == 3  # on time, late, self-handled; not the duplicate closed with its master
+    assert counts.closed_on_time == 2  # self-handled on the spot counts as on time
+    assert counts.reworked == 1
+    assert counts.self_handled == 1
+    assert (counts.rated, counts.satisfied, counts.unsatisfied) == (2, 1, 1)  # reopening cleared one rating
+    assert counts.reopened == 1
+    assert (counts.due_to_respond, counts.responded_on_time) == (8, 7)  # the unanswered one is past its time
+    assert counts.resolved == 2  # closed and not rated 不满意
+    assert (counts.handle_minutes_total, counts.handle_minutes_count) == (60 + 510, 2)
+    assert counts.overdue_now == 2  # the unanswered one and the reopened one, flagged by the tick
+    assert counts.ever_overdue == 3  # … and the late one
+
+
+def test_the_rates_follow_their_formulas(district: District, story: Story) -> None:
+    group = october(district, district.dispatcher)
+    values = group.values
+    assert values["registration_rate"] == pytest.approx(100 * 5 / 7)  # 立案 ÷ (受理 − 重复)
+    assert values["closure_rate"] == pytest.approx(100 * 3 / 4)  # 办结 ÷ (应办结 − 挂账)
+    assert values["on_time_closure_rate"] == pytest.approx(100 * 2 / 3)
+    assert values["rework_rate"] == pytest.approx(100 / 3)
+    assert values["extension_rate"] == 0.0
+    assert values["self_handle_rate"] == pytest.approx(100 / 3)
+    assert values["satisfaction_rate"] == 50.0
+    assert values["duplicate_rate"] == pytest.approx(100 / 8)
+    assert values["response_rate"] == pytest.approx(100 * 7 / 8)
+    assert values["resolution_rate"] == 50.0
+    assert values["average_handle_hours"] == pytest.approx(570 / 2 / 60)
+    assert values["median_handle_hours"] == 1.0  # nearest rank ⌈2/2⌉ = the 1st of (60, 510)
+    assert values["p90_handle_hours"] == 8.5  # ⌈0.9·2⌉ = the 2nd
+    assert values["composite_score"] == pytest.approx(0.30 * 87.5 + 0.35 * 50 + 0.35 * 50)
+
+
+def test_a_case_belongs_to_the_period_it_was_reported_in(district: District, story: Story) -> None:
+    september = service.headline(
+        district.session, district.dispatcher, service.KpiQuery(parse_period("2025-09")), now=COUNTED_AT
+    )
+    assert september.figures.counts.received == 1 and september.figures.counts.closed == 1
+    empty = service.headline(district.session, district.dispatcher, service.KpiQuery(parse_period("2025-08")))
+    assert empty.figures.counts.received == 0 and empty.values["closure_rate"] is None
+
+
+def test_counting_never_leaves_the_actors_scope(district: District, story: Story) -> None:
+    d = district
+    assert october(d, d.district_dispatcher).figures.counts.received == 9  # the other street's case too
+    assert october(d, d.other_dispatcher).figures.counts.received == 1
+    assert october(d, d.grid_worker).figures.counts.received == 8  # her grid holds all of the street's cases
+    assert october(d, d.resident).figures.counts.received == 0  # her own reports only: none
+
+
+def test_breakdowns_add_up_and_are_labelled(district: District, story: Story) -> None:
+    d = district
+    query = service.KpiQuery(parse_period("2025-10"))
+    whole = october(d, d.dispatcher).figures.counts
+    for dimension in (service.Dimension.DEPARTMENT, service.Dimension.CHANNEL, service.Dimension.GRID):
+        groups = service.breakdown(d.session, d.dispatcher, query, dimension, now=COUNTED_AT)
+        total = groups[0].figures.counts
+        for group in groups[1:]:
+            total = total + group.figures.counts
+        assert total == whole, dimension
+    departments = {g.label: g for g in service.breakdown(d.session, d.dispatcher, query, service.Dimension.DEPARTMENT)}
+    assert departments["区城市管理局"].figures.counts.closed == 1
+    assert departments["区市场监督管理局"].assisted == 1  # assisting shows, but earns nothing
+    assert departments["区市场监督管理局"].figures.counts.received == 0
+    channels = {g.label for g in service.breakdown(d.session, d.dispatcher, query, service.Dimension.CHANNEL)}
+    assert channels == {"12345热线", "网格员巡查"}
+
+
+def test_filters_narrow_the_cohort(district: District, story: Story) -> None:
+    d = district
+    assert october(d, d.dispatcher, channel=Channel.GRID_PATROL).figures.counts.received == 1
+    assert october(d, d.dispatcher, category_code="01").figures.counts.received == 5  # those registered
+    cgj = next(
+        g
+        for g in service.breakdown(
+            d.session, d.dispatcher, service.KpiQuery(parse_period("2025-10")), service.Dimension.DEPARTMENT
+        )
+        if g.label == "区城市管理局"
+    )
+    assert cgj.key is not None
+    assert october(d, d.dispatcher, department_id=int(cgj.key)).figures.counts.closed == 1
+
+
+def test_trend_has_every_day_of_a_month(district: District, story: Story) -> None:
+    points = service.trend(district.session, district.dispatcher, service.KpiQuery(parse_period("2025-10")))
+    assert len(points) == 31 and points[8].label == "10月9日"
+    assert points[8].figures.counts.received == 8 and sum(p.figures.counts.received for p in points) == 8
+
+
+def test_comparison_with_the_previous_period(district: District, story: Story) -> None:
+    comparison = service.compare(
+        district.session, district.dispatcher, service.KpiQuery(parse_period("2025-10")), now=COUNTED_AT
+    )
+    assert comparison.previous_period.key == "2025-09" and comparison.last_year_period.key == "2024-10"
+    assert comparison.previous.figures.counts.received == 1
+    assert service.change(8, 1, rate=False) == 700.0  # counts: percent change
+    assert service.change(75.0, 100.0, rate=True) == -25.0  # rates: percentage points
+    assert service.change(5, 0, rate=False) is None
+
+
+def test_rankings_and_the_overdue_list(district: District, story: Story) -> None:
+    d = district
+    groups = service.breakdown(
+        d.session, d.dispatcher, service.KpiQuery(parse_period("2025-10")), service.Dimension.DEPARTMENT
+    )
+    ranked = rank(groups, "closure_rate", min_cases=1)
+    assert [entry.rank for entry in ranked if entry.rank is not None] == sorted(
+        entry.rank for entry in ranked if entry.rank is not None
+    )
+    assert ranked[-1].rank is None  # the cases nobody leads are never ranked
+    with pytest.raises(ValueError, match="数量指标"):
+        rank(groups, "received")
+    lists = honour_lists(groups, "closure_rate", size=1)
+    assert not {id(e.group) for e in lists.red} & {id(e.group) for e in lists.black}
+    overdue = longest_overdue(d.session, d.dispatcher, now=COUNTED_AT)
+    assert [entry.case.number for entry in overdue] == [story.unanswered.number, story.reopened.number]
+    assert overdue[0].overdue_days > 10
+    elsewhere = longest_overdue(d.session, d.other_dispatcher, now=COUNTED_AT)
+    assert [entry.case.number for entry in elsewhere] == [story.other_street.number]  # nothing of this street
+
+
+def test_every_indicator_has_a_formula_and_docs_repeat_it() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "KPI.md").read_text(encoding="utf-8")
+    for indicator in INDICATORS.values():
+        assert indicator.formula.startswith(indicator.label), indicator.key
+        assert indicator.formula in " ".join(docs.split()), f"docs/KPI.md lacks the formula of {indicator.label}"
+
+
+def test_an_independent_recount_from_the_export_agrees(district: District, story: Story) -> None:
+    from dataclasses import asdict
+
+    from tests.kpi.recount import nearest_rank_percentiles, read_detail, recount
+
+    from civicgrid.kpi.detail import detail_workbook
+
+    d = district
+    query = service.KpiQuery(parse_period("2025-10"))
+    frame = read_detail(detail_workbook(d.session, d.dispatcher, query))
+    assert len(frame) == 8 and story.earlier.number not in set(frame["案件编号"])
+    group = service.headline(d.session, d.dispatcher, query, now=COUNTED_AT)
+    assert recount(frame, COUNTED_AT) == asdict(group.figures.counts)
+    figures = group.figures
+    assert nearest_rank_percentiles(frame) == (figures.median_handle_minutes, figures.p90_handle_minutes)
