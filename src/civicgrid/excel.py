@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +21,20 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 BEIJING = ZoneInfo("Asia/Shanghai")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A number written with its display format (a cell value for ``workbook_bytes``)."""
+
+    value: float | int | None
+    number_format: str
+
+
+def percent(value: float | int | None) -> Formatted:
+    """A rate given in percent (99.6) as Excel's own percent: the fraction 0.996, shown as 99.6%."""
+    return Formatted(None if value is None else value / 100.0, PERCENT_FORMAT)
 
 
 def neutralise(value: str) -> str:
@@ -58,6 +73,10 @@ def workbook_bytes(title: str, headers: Sequence[str], rows: Iterable[Sequence[A
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: Any) -> Any:
+    if isinstance(value, Formatted):
+        formatted = WriteOnlyCell(sheet, value=value.value)
+        formatted.number_format = value.number_format
+        return formatted
     converted = cell_value(value)
     if isinstance(converted, dt.datetime):
         cell = WriteOnlyCell(sheet, value=converted)

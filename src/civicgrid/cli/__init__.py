@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from civicgrid import migrate
-from civicgrid.cli import cases, grid, ops, org
+from civicgrid.cli import cases, grid, ops, org, report
 from civicgrid.cli.common import console, engine, handle_errors, unit_of_work
 from civicgrid.errors import ConflictError
 from civicgrid.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from civicgrid.demo.history import HistoryOptions
 
 app = typer.Typer(help="civicgrid 网格化基层治理平台", no_args_is_help=True, pretty_exceptions_show_locals=False)
 db_app = typer.Typer(help="数据库结构迁移", no_args_is_help=True)
@@ -23,6 +29,7 @@ app.add_typer(cases.app, name="case")
 app.command("tick")(handle_errors(cases.tick_command))
 app.add_typer(ops.notify_app, name="notify")
 app.add_typer(ops.calendar_app, name="calendar")
+app.command("report")(report.report_command)
 
 
 @db_app.command("upgrade")
@@ -70,15 +77,24 @@ def serve(
     uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
 
 
-@app.command("demo")
+demo_app = typer.Typer(help="演示数据：演示辖区与历史案件")
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback(invoke_without_command=True)
 @handle_errors
 def demo(
+    ctx: typer.Context,
     reset: Annotated[bool, typer.Option(help="清空后重建（仅限演示库）")] = False,
     if_empty: Annotated[bool, typer.Option(help="已有数据时跳过（make demo 用）")] = False,
+    history: Annotated[int, typer.Option(help="同时生成近一年的历史案件数（0 为不生成）")] = 0,
 ) -> None:
-    """生成演示辖区：街道、社区/村、218 个网格单元、部门、每个角色一个演示账号。"""
+    """生成演示辖区：街道、社区/村、218 个网格单元、部门、每个角色一个演示账号；子命令 history 追加历史案件。"""
     from civicgrid.demo.district import build_demo, demo_logins, has_data, reset_database
+    from civicgrid.demo.history import HistoryOptions
 
+    if ctx.invoked_subcommand is not None:
+        return
     if reset:
         reset_database(engine())
     with unit_of_work() as session:
@@ -89,8 +105,38 @@ def demo(
                 return
             raise ConflictError("数据库已有数据：如需重建演示数据请加 --reset", code="not_empty")
         summary = build_demo(session, progress=console)
+        if history:
+            _load_history(session, HistoryOptions(cases=history))
     console.print(f"[green]演示辖区已生成[/]：{summary}")
     _print_logins(demo_logins())
+
+
+@demo_app.command("history")
+@handle_errors
+def demo_history(
+    cases: Annotated[int, typer.Option(help="案件数")] = 6000,
+    start: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="起始日期（默认一年前）")] = None,
+    end: Annotated[dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="结束日期（默认今天）")] = None,
+    seed: Annotated[int, typer.Option(help="随机种子（相同种子、日期范围得到相同案件）")] = 20261124,
+    events: Annotated[bool, typer.Option(help="写入办理记录（百万级压测库可关闭）")] = True,
+    grid: Annotated[str, typer.Option(help="案件所在网格（其下各网格）")] = "370299001",
+    batch_size: Annotated[int, typer.Option(help="每批写入行数")] = 20_000,
+) -> None:
+    """在演示辖区中追加一段时间的历史案件（集合化批量写入，不经逐件受理）。"""
+    from civicgrid.demo.history import HistoryOptions
+
+    first, last = (moment.date() if moment else None for moment in (start, end))
+    options = HistoryOptions(cases, first, last, seed=seed, events=events, batch_size=batch_size, grid_code=grid)
+    with unit_of_work() as session:
+        _load_history(session, options)
+
+
+def _load_history(session: Session, options: HistoryOptions) -> None:
+    from civicgrid.demo.history import generate_history
+
+    console.print(f"生成{options.cases}件历史案件…")
+    result = generate_history(session, options, progress=lambda done, total: console.print(f"  {done}/{total}"))
+    console.print(f"[green]历史案件已生成[/]：{result.summary()}")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

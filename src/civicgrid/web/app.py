@@ -13,12 +13,23 @@ from sqlalchemy import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from civicgrid import migrate
-from civicgrid.api import case_map, cases, errors, grid
+from civicgrid.api import case_map, cases, errors, grid, kpi
 from civicgrid.api import public as public_api
 from civicgrid.db import make_engine, make_session_factory
 from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
-from civicgrid.web import admin, auth_pages, case_detail, case_list, intake_pages, pages, public, workbench
+from civicgrid.web import (
+    admin,
+    auth_pages,
+    case_detail,
+    case_list,
+    dashboard,
+    intake_pages,
+    pages,
+    public,
+    reports,
+    workbench,
+)
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -54,14 +65,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(grid.router)
     app.include_router(case_map.router)  # before cases: /cases/points is not a case number
     app.include_router(cases.router)
+    app.include_router(kpi.router)
     app.include_router(public_api.router)
     app.include_router(auth_pages.router)
     app.include_router(workbench.router)
     app.include_router(intake_pages.router)  # /cases/new and /cases/hints before /cases/{number}
     app.include_router(case_list.router)
     app.include_router(case_detail.router)
+    app.include_router(dashboard.router)
     app.include_router(public.router)
     app.include_router(admin.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,325 @@
+"""JSON API of the indicators: a period's figures (with 环比 and 同比), broken down by any dimension, and the list
+of indicators with their formulas. Everything is counted within the caller's readable cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Annotated
+from weakref import WeakKeyDictionary
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid import timesource
+from civicgrid.api.deps import CurrentActor, ReadSession, settings_of
+from civicgrid.cases.models import Category, Channel
+from civicgrid.errors import InvalidInputError
+from civicgrid.grid.index import GridIndex, grid_index
+from civicgrid.grid.models import GridNode
+from civicgrid.kpi.metrics import INDICATORS, Indicator, Unit
+from civicgrid.kpi.periods import BEIJING, PERIOD_HELP, Period, parse_period
+from civicgrid.kpi.service import Dimension, Group, KpiQuery, breakdown, change, compare, scope_root
+from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.models import Department
+from civicgrid.org.roles import Permission
+from civicgrid.settings import Settings
+
+router = APIRouter(prefix="/api/v1/kpi", tags=["kpi"])
+
+
+# --- reading a KPI request (shared with the dashboard page) ------------------------------------------------------
+
+
+def current_year(now: dt.datetime | None = None) -> Period:
+    """The default period: this Beijing calendar year (so far; later days simply have no cases yet)."""
+    moment = (now or timesource.now()).astimezone(BEIJING)
+    return parse_period(str(moment.year))
+
+
+def read_period(text: str | None) -> Period:
+    return parse_period(text) if text and text.strip() else current_year()
+
+
+def read_grid(session: Session, actor: Actor, code: str) -> GridNode:
+    """A grid to count within: refused when it lies outside the actor's subtrees (an ancestor of her grid is
+    refused too — its figures would silently be only hers)."""
+    code = code.strip()
+    actor.require_grid(code, "查看该网格的统计")
+    return scope_root(session, actor, code)
+
+
+def default_root(session: Session, actor: Actor) -> GridNode:
+    """The top of the actor's scope, stepping down while it has a single child: a global administrator's 山东省 ›
+    青岛市 › 海川区 opens on 海川区, the first level where there is something to compare."""
+    roots = actor_roots(session, actor)
+    index = grid_index(session)
+    code = _first_branching(index, roots[0]) if roots else ""
+    return scope_root(session, actor, code or None)
+
+
+def actor_roots(session: Session, actor: Actor) -> list[str]:
+    index = grid_index(session)
+    if actor.grid_codes == ALL_GRIDS:
+        return sorted(ref.code for node_id, ref in index.refs.items() if index.parents[node_id] is None)
+    return sorted(code for code in actor.grid_codes if code in index.ids_by_code)
+
+
+_CHILDREN: WeakKeyDictionary[GridIndex, dict[int, list[int]]] = WeakKeyDictionary()
+
+
+def children_of(index: GridIndex) -> dict[int, list[int]]:
+    """Each node's children (ids, by code), computed once per grid index (a new index per grid revision)."""
+    cached = _CHILDREN.get(index)
+    if cached is None:
+        cached = _CHILDREN[index] = _children(index)
+    return cached
+
+
+def _children(index: GridIndex) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    for node_id, parent_id in index.parents.items():
+        if parent_id is not None:
+            found.setdefault(parent_id, []).append(node_id)
+    for ids in found.values():
+        ids.sort(key=lambda node_id: index.refs[node_id].code)
+    return found
+
+
+def _first_branching(index: GridIndex, code: str) -> str:
+    children = children_of(index)
+    node_id = index.ids_by_code[code]
+    while len(children.get(node_id, [])) == 1:
+        node_id = children[node_id][0]
+    return index.refs[node_id].code
+
+
+def read_department(session: Session, code: str | None) -> int | None:
+    if not code:
+        return None
+    found = session.execute(select(Department.id).where(Department.code == code.strip())).scalar_one_or_none()
+    if found is None:
+        raise InvalidInputError(f"部门“{code}”不存在", code="department_not_found", detail={"department": code})
+    return int(found)
+
+
+def read_category(session: Session, code: str | None) -> str | None:
+    if not code:
+        return None
+    code = code.strip()
+    if session.execute(select(Category.id).where(Category.code == code)).first() is None:
+        raise InvalidInputError(f"案件类别“{code}”不存在", code="category_not_found", detail={"category": code})
+    return code
+
+
+def read_channel(value: str | None) -> Channel | None:
+    if not value:
+        return None
+    try:
+        return Channel(value.strip())
+    except ValueError as error:
+        choices = "、".join(f"{channel.value}（{channel.label}）" for channel in Channel)
+        raise InvalidInputError(
+            f"来源渠道“{value}”无效，可选：{choices}", code="invalid_channel", detail={"channel": value}
+        ) from error
+
+
+def read_dimension(value: str) -> Dimension:
+    try:
+        return Dimension(value.strip())
+    except ValueError as error:
+        choices = "、".join(f"{dimension.value}（{dimension.label}）" for dimension in Dimension)
+        raise InvalidInputError(
+            f"统计维度“{value}”无效，可选：{choices}", code="invalid_dimension", detail={"by": value}
+        ) from error
+
+
+def rate_like(indicator: Indicator) -> bool:
+    """Rates and scores change in points (个百分点 / 分); counts and hours change in percent."""
+    return indicator.unit in (Unit.PERCENT, Unit.SCORE)
+
+
+# --- the answer ------------------------------------------------------------------------------------------------
+
+
+class PeriodOut(BaseModel):
+    key: str
+    label: str
+    first: dt.date
+    last: dt.date
+
+    @classmethod
+    def of(cls, period: Period) -> PeriodOut:
+        return cls(key=period.key, label=period.label, first=period.first, last=period.last)
+
+
+class IndicatorInfo(BaseModel):
+    key: str
+    label: str
+    unit: str
+    higher_is_better: bool | None
+    formula: str
+
+    @classmethod
+    def of(cls, indicator: Indicator) -> IndicatorInfo:
+        return cls(
+            key=indicator.key,
+            label=indicator.label,
+            unit=indicator.unit.value,
+            higher_is_better=indicator.higher_is_better,
+            formula=indicator.formula,
+        )
+
+
+class HeadlineValue(BaseModel):
+    key: str
+    label: str
+    unit: str
+    value: float | int | None
+    previous: float | int | None  # the previous period's value (环比的基期)
+    last_year: float | int | None  # the same period last year (同比的基期)
+    change_previous: float | None  # 环比
+    change_last_year: float | None  # 同比
+    change_unit: str  # "%" for counts and hours (relative change), "百分点" for rates, "分" for the score
+
+
+class GroupOut(BaseModel):
+    key: str | None
+    label: str
+    values: dict[str, float | int | None]
+    assisted: int | None = None  # 协办件数, departments only
+
+
+class ScopeOut(BaseModel):
+    code: str
+    name: str
+
+
+class KpiOut(BaseModel):
+    period: PeriodOut
+    previous_period: PeriodOut
+    last_year_period: PeriodOut
+    scope: ScopeOut
+    counted_at: dt.datetime
+    filters: dict[str, str | None]
+    headline: list[HeadlineValue]
+    by: str | None = None
+    groups: list[GroupOut] | None = None
+
+
+@dataclass(frozen=True)
+class KpiParams:
+    """The query string of a KPI request, as typed."""
+
+    period: str | None = None
+    grid: str | None = None
+    department: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    case_type: str | None = None
+
+
+def kpi_params(
+    period: Annotated[str | None, Query(description=PERIOD_HELP + "；默认今年")] = None,
+    grid: Annotated[str | None, Query(description="网格代码（默认：本人管辖范围的顶层网格）")] = None,
+    department: Annotated[str | None, Query(description="主办部门代码")] = None,
+    category: Annotated[str | None, Query(description="案件类别代码（含下级）")] = None,
+    channel: Annotated[str | None, Query(description="来源渠道")] = None,
+    case_type: Annotated[str | None, Query(description="案件类型代码")] = None,
+) -> KpiParams:
+    return KpiParams(period, grid, department, category, channel, case_type)
+
+
+def build_query(session: Session, actor: Actor, params: KpiParams) -> tuple[KpiQuery, GridNode]:
+    """The KpiQuery a request asks for, every part checked (a clear error for each bad one)."""
+    actor.require(Permission.KPI_READ, "查看统计指标")
+    period = read_period(params.period)
+    root = read_grid(session, actor, params.grid) if params.grid else default_root(session, actor)
+    query = KpiQuery(
+        period=period,
+        grid_code=root.code,
+        department_id=read_department(session, params.department),
+        category_code=read_category(session, params.category),
+        channel=read_channel(params.channel),
+        case_type_code=(params.case_type or "").strip() or None,
+    )
+    return query, root
+
+
+def headline_values(current: Group, previous: Group, last_year: Group) -> list[HeadlineValue]:
+    values = []
+    for key, indicator in INDICATORS.items():
+        rate = rate_like(indicator)
+        now, before, year_ago = current.values[key], previous.values[key], last_year.values[key]
+        values.append(
+            HeadlineValue(
+                key=key,
+                label=indicator.label,
+                unit=indicator.unit.value,
+                value=now,
+                previous=before,
+                last_year=year_ago,
+                change_previous=change(now, before, rate=rate),
+                change_last_year=change(now, year_ago, rate=rate),
+                change_unit=change_unit(indicator),
+            )
+        )
+    return values
+
+
+def change_unit(indicator: Indicator) -> str:
+    if indicator.unit is Unit.PERCENT:
+        return "百分点"
+    return "分" if indicator.unit is Unit.SCORE else "%"
+
+
+def group_out(group: Group, dimension: Dimension) -> GroupOut:
+    assisted = group.assisted if dimension is Dimension.DEPARTMENT else None
+    return GroupOut(key=group.key, label=group.label, values=group.values, assisted=assisted)
+
+
+@router.get("", summary="统计指标（含环比、同比，可按维度分组）")
+def kpi(
+    session: ReadSession,
+    actor: CurrentActor,
+    settings: Annotated[Settings, Depends(settings_of)],
+    params: Annotated[KpiParams, Depends(kpi_params)],
+    by: Annotated[str | None, Query(description="分组维度：" + "、".join(d.value for d in Dimension))] = None,
+) -> KpiOut:
+    dimension = read_dimension(by) if by else None
+    query, root = build_query(session, actor, params)
+    now = timesource.now()
+    comparison = compare(session, actor, query, now=now, settings=settings)
+    groups = None
+    if dimension is not None:
+        found = breakdown(session, actor, query, dimension, now=now, settings=settings)
+        groups = [group_out(group, dimension) for group in found]
+    return KpiOut(
+        period=PeriodOut.of(query.period),
+        previous_period=PeriodOut.of(comparison.previous_period),
+        last_year_period=PeriodOut.of(comparison.last_year_period),
+        scope=ScopeOut(code=root.code, name=root.name),
+        counted_at=now,
+        filters=_filters(params, root.code),
+        headline=headline_values(comparison.current, comparison.previous, comparison.last_year),
+        by=dimension.value if dimension else None,
+        groups=groups,
+    )
+
+
+def _filters(params: KpiParams, grid_code: str) -> dict[str, str | None]:
+    return {
+        "grid": grid_code,
+        "department": params.department or None,
+        "category": params.category or None,
+        "channel": params.channel or None,
+        "case_type": params.case_type or None,
+    }
+
+
+@router.get("/indicators", summary="指标清单（含计算公式）")
+def indicators(actor: CurrentActor) -> list[IndicatorInfo]:
+    actor.require(Permission.KPI_READ, "查看统计指标")
+    return [IndicatorInfo.of(indicator) for indicator in INDICATORS.values()]
