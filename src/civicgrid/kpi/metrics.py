@@ -326,7 +326,7 @@ def evaluate(figures: Figures) -> dict[str, float | int | None]:
 
 
 def format_value(value: float | int | None, unit: Unit) -> str:
-    """As the reports write them: 38,606件 → “38606”, 99.6%, 12.5小时; “—” when there is nothing to count."""
+    """A figure as the pages and reports show it: 38,606 (件), 99.6 (%), 12.5 (小时); “—” when nothing is counted."""
     if value is None:
         return "—"
     if unit is Unit.CASES:
