@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -256,7 +257,7 @@ class Case(Base):
     response_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     responded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     handle_work_minutes: Mapped[int | None] = mapped_column(Integer)
-    linked: Mapped[bool] = mapped_column(Boolean, default=False)
+    linked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     event_count: Mapped[int] = mapped_column(Integer, default=0)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -15,15 +15,15 @@ down_revision = "0004"
 branch_labels = None
 depends_on = None
 
+# Plain ALTER TABLE, never a batch "move and copy": on SQLite a batch would drop and recreate "case", and with
+# foreign keys on, dropping it deletes every case's history, assignments and attachments (ON DELETE CASCADE).
+
 
 def upgrade() -> None:
-    with op.batch_alter_table("case", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("handle_work_minutes", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("linked", sa.Boolean(), nullable=False, server_default=sa.false()))
-    with op.batch_alter_table("case", schema=None) as batch_op:
-        batch_op.alter_column("linked", server_default=None)
+    op.add_column("case", sa.Column("response_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("case", sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("case", sa.Column("handle_work_minutes", sa.Integer(), nullable=True))
+    op.add_column("case", sa.Column("linked", sa.Boolean(), nullable=False, server_default=sa.false()))
     # What the history already tells: when each case first left 待立案, and which had assisting departments.
     # (The handling minutes need the working calendar; cases handled before this revision have none.)
     op.execute(
@@ -37,8 +37,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("case", schema=None) as batch_op:
-        batch_op.drop_column("linked")
-        batch_op.drop_column("handle_work_minutes")
-        batch_op.drop_column("responded_at")
-        batch_op.drop_column("response_due_at")
+    for column in ("linked", "handle_work_minutes", "responded_at", "response_due_at"):
+        op.drop_column("case", column)
