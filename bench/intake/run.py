@@ -16,18 +16,14 @@ import datetime as dt
 import io
 import json
 import os
-import platform
 import pstats
-import secrets
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -42,7 +38,6 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     insert,
-    make_url,
     select,
     text,
 )
@@ -65,15 +60,14 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.service import actor_for, get_user
 from civicgrid.settings import Settings
 from civicgrid.tables import read_table
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for the shared helpers
 from civicgrid.worktime.calendar import WorkDuration
 from civicgrid.worktime.service import load_calendar
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for the shared helpers
-from machine import machine
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # bench/, for the shared helpers
+from machine import Backend, base_versions, commit, machine, postgres_backend, sqlite_backend  # noqa: E402
 
-BENCH_DATABASE = "civicgrid_bench"
+POSTGRES_SETTINGS = ("shared_buffers", "synchronous_commit", "fsync", "wal_level")
 BEIJING = ZoneInfo("Asia/Shanghai")
 MAPPING = (
     "source_id=工单编号,reported_at=来电时间,title=诉求标题,description=诉求内容,reporter_name=来电人,"
@@ -225,56 +219,6 @@ def write_csv(path: Path, records: list[Record]) -> None:
 # ----------------------------------------------------------------------------------------------- databases
 
 
-@dataclass
-class Backend:
-    name: str
-    url: str
-    cleanup: Callable[[], None]
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@contextmanager
-def sqlite_backend(workdir: Path) -> Iterator[Backend]:
-    path = workdir / "bench_intake.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    import sqlite3
-
-    yield Backend("SQLite", f"sqlite:///{path}", lambda: None, {"sqlite": sqlite3.sqlite_version})
-
-
-@contextmanager
-def postgres_backend(url: str) -> Iterator[Backend]:
-    parsed = make_url(url)
-    if parsed.database != BENCH_DATABASE:
-        raise SystemExit(f"refusing database {parsed.database!r}: this benchmark only uses {BENCH_DATABASE!r}")
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    schema = f"bench_intake_{secrets.token_hex(4)}"
-    admin = make_engine(parsed.render_as_string(hide_password=False))
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-        version = connection.execute(text("SHOW server_version")).scalar_one()
-        settings = {
-            name: connection.execute(text(f"SHOW {name}")).scalar_one()
-            for name in ("shared_buffers", "synchronous_commit", "fsync", "wal_level")
-        }
-    base = parsed.render_as_string(hide_password=False)
-    separator = "&" if "?" in base else "?"
-    try:
-        yield Backend(
-            "PostgreSQL",
-            f"{base}{separator}options=-csearch_path%3D{schema}",
-            lambda: None,
-            {"postgresql": version, "schema": schema, **settings},
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-        print(f"  dropped schema {schema}")
-
-
 class StatementCounter:
     def __init__(self, engine: Engine) -> None:
         self.count = 0
@@ -411,8 +355,9 @@ def raw_tables(metadata: MetaData) -> tuple[Table, Table]:
             Index(f"{name}_{index.name}"[:60], *(table.c[c.name] for c in index.columns))
         return table
 
-    cases = copy(Case.__table__, "bench_case_raw", [("channel", "source_id"), ("number",), ("idempotency_key",)])
-    events = copy(CaseEvent.__table__, "bench_case_event_raw", [("case_id", "seq")])
+    case_table, event_table = cast(Table, Case.__table__), cast(Table, CaseEvent.__table__)
+    cases = copy(case_table, "bench_case_raw", [("channel", "source_id"), ("number",), ("idempotency_key",)])
+    events = copy(event_table, "bench_case_event_raw", [("case_id", "seq")])
     return cases, events
 
 
@@ -482,6 +427,7 @@ def raw_rows(
                 "supervision_count": 0,
                 "reopen_count": 0,
                 "self_handled": False,
+                "linked": False,
                 "event_count": 1,
                 "version": 1,
                 "created_at": now,
@@ -533,9 +479,7 @@ def measure_raw(backend: Backend, engine: Engine, rows: list[dict[str, Any]], ba
         raw = engine.raw_connection()
         try:
             cursor = raw.cursor()
-            with cursor.copy(  # type: ignore[attr-defined]
-                f"COPY bench_case_raw ({', '.join(keep)}) FROM STDIN WITH (FORMAT csv)"
-            ) as copy:
+            with cursor.copy(f"COPY bench_case_raw ({', '.join(keep)}) FROM STDIN WITH (FORMAT csv)") as copy:
                 copy.write(buffer.getvalue())
             raw.commit()
         finally:
@@ -660,15 +604,7 @@ def profile_import(
 
 
 def versions() -> dict[str, str]:
-    import psycopg
-
-    return {
-        "python": platform.python_version(),
-        "sqlalchemy": sqlalchemy.__version__,
-        "psycopg": psycopg.__version__,
-        "numpy": np.__version__,
-        "shapely": shapely.__version__,
-    }
+    return base_versions() | {"numpy": np.__version__, "shapely": shapely.__version__}
 
 
 def markdown(rows: list[Row]) -> str:
@@ -768,10 +704,10 @@ def main(argv: list[str] | None = None) -> int:
     backends: dict[str, Any] = {}
     try:
         if not args.skip_sqlite:
-            with sqlite_backend(workdir) as backend:
+            with sqlite_backend(workdir / "bench_intake.db") as backend:
                 backends[backend.name] = run_backend(backend, args, workdir, rows)
         if args.postgres_url:
-            with postgres_backend(args.postgres_url) as backend:
+            with postgres_backend(args.postgres_url, "bench_intake", POSTGRES_SETTINGS) as backend:
                 backends[backend.name] = run_backend(backend, args, workdir, rows)
         else:
             print("PostgreSQL skipped: no --postgres-url given")
@@ -789,6 +725,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit(HERE),
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "records"},
         "machine": machine_info | {"load_avg_at_end": os.getloadavg()},
         "versions": versions(),

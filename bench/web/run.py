@@ -17,9 +17,7 @@ import io
 import json
 import os
 import pickle
-import platform
 import re
-import secrets
 import shutil
 import socket
 import sqlite3
@@ -29,7 +27,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -37,8 +35,7 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
-import sqlalchemy
-from sqlalchemy import Engine, func, make_url, select, text
+from sqlalchemy import Engine, func, make_url, select
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.auth import readable
@@ -54,10 +51,10 @@ sys.path.insert(0, str(HERE.parent))  # bench/, for the shared helpers
 sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
 
-from machine import machine  # noqa: E402
+from machine import Backend, base_versions, commit, machine, postgres_backend, sqlite_backend  # noqa: E402
 
-BENCH_DATABASE = "civicgrid_bench"
 GOAL_MS = 100.0
+POSTGRES_SETTINGS = ("shared_buffers", "work_mem", "random_page_cost", "synchronous_commit")
 PASSWORDS = {"admin": "admin", "dispatcher": "dispatcher", "gridworker": "grid_worker"}
 COMMON_WORD = "垃圾"  # in about one title in five
 RARE_WORD = "燃气"  # in about one title in two hundred and fifty
@@ -66,56 +63,6 @@ API_DEEP_OFFSET = 50_000
 NUMBER = re.compile(r"\b20\d{12}\b")
 NEXT_LINK = re.compile(r'href="([^"]*[?&](?:amp;)?after=[^"]*)"')
 CSRF_INPUT = re.compile(r'name="csrf_token"\s+value="([^"]+)"|value="([^"]+)"\s+name="csrf_token"')
-
-
-# ----------------------------------------------------------------------------------------------- databases
-
-
-@dataclass
-class Backend:
-    name: str
-    url: str
-    info: dict[str, Any] = field(default_factory=dict)
-
-
-@contextmanager
-def sqlite_backend(workdir: Path) -> Iterator[Backend]:
-    path = workdir / "bench_web.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    yield Backend("SQLite", f"sqlite:///{path}", {"sqlite": sqlite3.sqlite_version})
-
-
-@contextmanager
-def postgres_backend(url: str) -> Iterator[Backend]:
-    """A schema of its own in the civicgrid_bench database, dropped at the end (also after a failure)."""
-    parsed = make_url(url)
-    if parsed.database != BENCH_DATABASE:
-        raise SystemExit(f"refusing database {parsed.database!r}: this benchmark only uses {BENCH_DATABASE!r}")
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    schema = f"bench_web_{secrets.token_hex(4)}"
-    admin = make_engine(parsed.render_as_string(hide_password=False))
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-        version = connection.execute(text("SHOW server_version")).scalar_one()
-        settings = {
-            name: connection.execute(text(f"SHOW {name}")).scalar_one()
-            for name in ("shared_buffers", "work_mem", "random_page_cost", "synchronous_commit")
-        }
-    base = parsed.render_as_string(hide_password=False)
-    separator = "&" if "?" in base else "?"
-    try:
-        yield Backend(
-            "PostgreSQL",
-            f"{base}{separator}options=-csearch_path%3D{schema}",
-            {"postgresql": version, "schema": schema, **settings},
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-        print(f"  dropped schema {schema}")
 
 
 # ----------------------------------------------------------------------------------------------- the server
@@ -181,7 +128,7 @@ def sign_in(base: str, username: str) -> httpx.Client:
 @dataclass
 class Timing:
     backend: str
-    layer: str  # page | API | bare SQL
+    layer: str  # page | fragment (what a page loads after it is shown) | API | bare SQL
     name: str
     user: str
     path: str
@@ -434,7 +381,7 @@ def targets(picked: Sample, deep: str | None) -> list[Target]:
             "case list, first page",
             "gridworker",
             lambda _: "/cases",
-            note=f"grid {picked.gridworker_grid} and her office's sections: reads {picked.reads['gridworker']:,} cases",
+            note=f"her grid {picked.gridworker_grid}: reads {picked.reads['gridworker']:,} cases",
         ),
         Target(
             "page",
@@ -457,6 +404,22 @@ def targets(picked: Sample, deep: str | None) -> list[Target]:
             "dispatcher",
             lambda _: f"/cases?q={RARE_WORD}",
             note=f"{picked.word_titles[RARE_WORD]:,} titles",
+        ),
+        Target(
+            "fragment",
+            f"search q={COMMON_WORD}: its count, loaded after",
+            "dispatcher",
+            lambda _: f"/cases/count?q={COMMON_WORD}",
+            note="the fragment the search page fetches once shown (hx-trigger=load)",
+            expect_numbers=False,
+        ),
+        Target(
+            "fragment",
+            f"search q={RARE_WORD}: its count, loaded after",
+            "dispatcher",
+            lambda _: f"/cases/count?q={RARE_WORD}",
+            note="the fragment the search page fetches once shown (hx-trigger=load)",
+            expect_numbers=False,
         ),
         Target("page", "closed, oldest first", "dispatcher", lambda _: "/cases?state=closed&sort=oldest"),
     ]
@@ -525,7 +488,7 @@ def run_backend(backend: Backend, args: argparse.Namespace, workdir: Path, rows:
         deep = deep_path(clients["dispatcher"], "/cases", DEEP_PAGES) if pages else None
         info["deep_path"] = deep
         for target in targets(picked, deep):
-            if target.layer == "page" and not pages:
+            if target.layer != "API" and not pages:
                 continue
             client = api if target.auth == "token" else clients[target.user]
             seconds, statements, sql_ms, size = time_requests(
@@ -630,29 +593,16 @@ def markdown(rows: list[Timing]) -> str:
 def versions() -> dict[str, str]:
     import fastapi
     import jinja2
-    import psycopg
     import starlette
     import uvicorn
 
-    return {
-        "python": platform.python_version(),
-        "sqlalchemy": sqlalchemy.__version__,
+    return base_versions() | {
         "fastapi": fastapi.__version__,
         "starlette": starlette.__version__,
         "jinja2": jinja2.__version__,
         "uvicorn": uvicorn.__version__,
         "httpx": httpx.__version__,
-        "psycopg": psycopg.__version__,
     }
-
-
-def commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -678,10 +628,10 @@ def main(argv: list[str] | None = None) -> int:
     backends: dict[str, Any] = {}
     try:
         if not args.skip_sqlite:
-            with sqlite_backend(workdir) as backend:
+            with sqlite_backend(workdir / "bench_web.db") as backend:
                 backends[backend.name] = run_backend(backend, args, workdir, rows)
         if args.postgres_url:
-            with postgres_backend(args.postgres_url) as backend:
+            with postgres_backend(args.postgres_url, "bench_web", POSTGRES_SETTINGS) as backend:
                 backends[backend.name] = run_backend(backend, args, workdir, rows)
         else:
             print("PostgreSQL skipped: no --postgres-url given")
@@ -694,7 +644,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "started_utc": started.isoformat(timespec="seconds"),
         "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit(),
+        "commit": commit(HERE),
         "goal_ms": GOAL_MS,
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": machine_info | {"load_avg_at_end": os.getloadavg()},
