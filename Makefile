@@ -21,13 +21,15 @@ test: install assets ## the whole suite (PostgreSQL too when CIVICGRID_TEST_POST
 test-fast: install ## everything except the browser tests
 	$(BIN)/pytest -m "not e2e"
 
-bench: install ## benchmarks against peers (PostgreSQL legs when CIVICGRID_BENCH_POSTGIS_URL / _POSTGRES_URL are set); see bench/*/RESULTS.md
+bench: install ## benchmarks against peers (PostgreSQL legs when CIVICGRID_BENCH_POSTGIS_URL / _POSTGRES_URL / _KPI_POSTGRES_URL are set); see bench/*/RESULTS.md
 	$(BIN)/python bench/locate/run.py --output bench/locate/data/results.json \
 		$(if $(CIVICGRID_BENCH_POSTGIS_URL),--postgis-url $(CIVICGRID_BENCH_POSTGIS_URL))
 	$(BIN)/python bench/intake/run.py --output bench/intake/data/results.json \
 		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
 	$(BIN)/python bench/web/run.py --output bench/web/data/results.json \
 		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
+	$(BIN)/python bench/kpi/run.py --output bench/kpi/data/results.json \
+		$(if $(CIVICGRID_BENCH_KPI_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_KPI_POSTGRES_URL))
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts
