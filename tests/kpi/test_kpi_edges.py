@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, District, beijing, photo
+from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, STREET, District, beijing, photo
 
 from civicgrid import timesource
 from civicgrid.cases.actions import ActionInput, perform
@@ -185,6 +185,11 @@ def test_counting_never_leaves_the_actors_scope(district: District, story: Story
     assert october(d, d.other_dispatcher).figures.counts.received == 1
     assert october(d, d.grid_worker).figures.counts.received == 8  # her grid holds all of the street's cases
     assert october(d, d.resident).figures.counts.received == 0  # her own reports only: none
+    # A grid inside the actor's scope is counted without the per-case readability test: the same numbers.
+    assert october(d, d.dispatcher, grid_code=STREET).figures.counts == october(d, d.dispatcher).figures.counts
+    # A grid outside it still counts only what the actor reads.
+    assert october(d, d.cgj, grid_code=STREET).figures.counts.received == 1  # the case dispatched to 区城管局
+    assert october(d, d.other_dispatcher, grid_code=STREET).figures.counts.received == 0
 
 
 def test_breakdowns_add_up_and_are_labelled(district: District, story: Story) -> None:
