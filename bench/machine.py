@@ -4,12 +4,17 @@ dropped at the end), and the versions and commit of the run."""
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import json
 import os
 import platform
 import secrets
+import shutil
 import sqlite3
 import subprocess
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,3 +114,50 @@ def commit(where: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{head}+changes" if dirty else head
+
+
+def on_each_backend(
+    args: argparse.Namespace,
+    name: str,
+    postgres_settings: Sequence[str],
+    run: Callable[[Backend, Path], dict[str, Any]],
+) -> dict[str, Any]:
+    """``run(backend, workdir)`` on a fresh SQLite file (unless ``--skip-sqlite``) and on PostgreSQL (with
+    ``--postgres-url``): what each returns, by backend name. The work directory is ``--workdir`` (kept) or a
+    temporary one, removed afterwards, also after a failure."""
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix=f"{name}_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    backends: dict[str, Any] = {}
+    try:
+        if not args.skip_sqlite:
+            with sqlite_backend(workdir / f"{name}.db") as backend:
+                backends[backend.name] = run(backend, workdir)
+        if args.postgres_url:
+            with postgres_backend(args.postgres_url, name, postgres_settings) as backend:
+                backends[backend.name] = run(backend, workdir)
+        else:
+            print("PostgreSQL skipped: no --postgres-url given")
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return backends
+
+
+def write_report(
+    args: argparse.Namespace,
+    started: dt.datetime,
+    machine_at_start: dict[str, Any],
+    where: Path,
+    report: dict[str, Any],
+) -> None:
+    """The run's JSON (with ``--output``): when, which commit, the machine (and its load at the end), ``report``."""
+    header = {
+        "started_utc": started.isoformat(timespec="seconds"),
+        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit(where),
+        "machine": machine_at_start | {"load_avg_at_end": os.getloadavg()},
+    }
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(header | report, indent=2, ensure_ascii=False, default=str), "utf-8")
+        print(f"wrote {args.output}")

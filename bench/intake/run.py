@@ -17,9 +17,7 @@ import io
 import json
 import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,7 +63,7 @@ from civicgrid.worktime.service import load_calendar
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # bench/, for the shared helpers
-from machine import Backend, base_versions, commit, machine, postgres_backend, sqlite_backend  # noqa: E402
+from machine import Backend, base_versions, machine, on_each_backend, write_report  # noqa: E402
 
 POSTGRES_SETTINGS = ("shared_buffers", "synchronous_commit", "fsync", "wal_level")
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -696,24 +694,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = dt.datetime.now(dt.UTC)
     machine_info = machine()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_intake_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
     rows: list[Row] = []
-    backends: dict[str, Any] = {}
-    try:
-        if not args.skip_sqlite:
-            with sqlite_backend(workdir / "bench_intake.db") as backend:
-                backends[backend.name] = run_backend(backend, args, workdir, rows)
-        if args.postgres_url:
-            with postgres_backend(args.postgres_url, "bench_intake", POSTGRES_SETTINGS) as backend:
-                backends[backend.name] = run_backend(backend, args, workdir, rows)
-        else:
-            print("PostgreSQL skipped: no --postgres-url given")
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    backends = on_each_backend(
+        args, "bench_intake", POSTGRES_SETTINGS, lambda backend, workdir: run_backend(backend, args, workdir, rows)
+    )
     table = markdown(rows)
     print()
     print(table)
@@ -723,19 +707,13 @@ def main(argv: list[str] | None = None) -> int:
             for what, share in info["profile"]["shares"].items():
                 print(f"  {share:6.1%}  {what}")
     report = {
-        "started_utc": started.isoformat(timespec="seconds"),
-        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit(HERE),
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "records"},
-        "machine": machine_info | {"load_avg_at_end": os.getloadavg()},
         "versions": versions(),
         "backends": backends,
         "results": [row.as_dict() for row in rows],
         "markdown": table,
     }
-    if args.output:
-        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        print(f"wrote {args.output}")
+    write_report(args, started, machine_info, HERE, report)
     return 0
 
 

@@ -14,16 +14,12 @@ import asyncio
 import datetime as dt
 import html
 import io
-import json
-import os
 import pickle
 import re
-import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,7 +47,7 @@ sys.path.insert(0, str(HERE.parent))  # bench/, for the shared helpers
 sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
 
-from machine import Backend, base_versions, commit, machine, postgres_backend, sqlite_backend  # noqa: E402
+from machine import Backend, base_versions, machine, on_each_backend, write_report  # noqa: E402
 
 GOAL_MS = 100.0
 POSTGRES_SETTINGS = ("shared_buffers", "work_mem", "random_page_cost", "synchronous_commit")
@@ -620,42 +616,22 @@ def main(argv: list[str] | None = None) -> int:
 
     started = dt.datetime.now(dt.UTC)
     machine_info = machine()
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_web_"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
     rows: list[Timing] = []
-    backends: dict[str, Any] = {}
-    try:
-        if not args.skip_sqlite:
-            with sqlite_backend(workdir / "bench_web.db") as backend:
-                backends[backend.name] = run_backend(backend, args, workdir, rows)
-        if args.postgres_url:
-            with postgres_backend(args.postgres_url, "bench_web", POSTGRES_SETTINGS) as backend:
-                backends[backend.name] = run_backend(backend, args, workdir, rows)
-        else:
-            print("PostgreSQL skipped: no --postgres-url given")
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+    backends = on_each_backend(
+        args, "bench_web", POSTGRES_SETTINGS, lambda backend, workdir: run_backend(backend, args, workdir, rows)
+    )
     table = markdown(rows)
     print()
     print(table)
     report = {
-        "started_utc": started.isoformat(timespec="seconds"),
-        "finished_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit(HERE),
         "goal_ms": GOAL_MS,
         "params": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine_info | {"load_avg_at_end": os.getloadavg()},
         "versions": versions(),
         "backends": backends,
         "results": [asdict(row) | {"meets_goal": row.meets_goal} for row in rows],
         "markdown": table,
     }
-    if args.output:
-        args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        print(f"wrote {args.output}")
+    write_report(args, started, machine_info, HERE, report)
     return 0
 
 
