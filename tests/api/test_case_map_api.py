@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from tests.api.conftest import people_with_tokens
 from tests.conftest import postgres_url_or_skip
 
 from civicgrid import migrate, timesource
@@ -32,7 +33,7 @@ from civicgrid.grid.service import assign, create_node
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
-from civicgrid.org.service import actor_for, create_api_token, create_department, create_user, get_user
+from civicgrid.org.service import actor_for, create_department, get_user
 from civicgrid.settings import Settings
 from civicgrid.web.app import create_app
 from civicgrid.web.app_context import map_config
@@ -103,22 +104,9 @@ def _build_people(session: Session, system: Actor) -> dict[str, dict[str, str]]:
         ("dispatcher", Role.DISPATCHER, "HC-ZHZX", [STREET]),
         ("gridworker", Role.GRID_WORKER, None, []),
     )
-    for username, role, department, grids in people:
-        create_user(
-            session,
-            system,
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=None,
-            department_code=department,
-            grid_codes=grids,
-        )
+    headers = people_with_tokens(session, system, people)
     assign(session, system, UNIT_WEST, "gridworker", GridDuty.GRID_WORKER)
-    return {
-        username: {"Authorization": f"Bearer {create_api_token(session, system, username, '测试')}"}
-        for username, *_ in people
-    }
+    return headers
 
 
 def _report(session: Session, settings: Settings, title: str, point: tuple[float, float] | None) -> str:

@@ -12,6 +12,7 @@ from shapely.geometry import box
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import SessionTransaction
+from tests.api.conftest import people_with_tokens
 
 from civicgrid import migrate
 from civicgrid.cases.defaults import install_defaults
@@ -21,7 +22,7 @@ from civicgrid.grid.service import create_node
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
-from civicgrid.org.service import create_api_token, create_department, create_user
+from civicgrid.org.service import create_department
 from civicgrid.settings import Settings
 from civicgrid.web.app import create_app
 
@@ -61,23 +62,18 @@ def api(database_url: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[st
         ):
             create_department(session, system, code=code, name=name, kind=kind, grid_code="370299001")
         install_defaults(session, system)
-        for username, role, department, grids in (
-            ("hotline", Role.HOTLINE_OPERATOR, None, ["370299"]),
-            ("dispatcher", Role.DISPATCHER, "HC-ZHZX", ["370299001"]),
-            ("street-cg", Role.DEPT_STAFF, "HC-CG", []),
-            ("cgj", Role.DEPT_STAFF, "CGJ", []),
-        ):
-            create_user(
+        tokens.update(
+            people_with_tokens(
                 session,
                 system,
-                username=username,
-                display_name=username,
-                roles=[role],
-                password=None,
-                department_code=department,
-                grid_codes=grids,
+                (
+                    ("hotline", Role.HOTLINE_OPERATOR, None, ["370299"]),
+                    ("dispatcher", Role.DISPATCHER, "HC-ZHZX", ["370299001"]),
+                    ("street-cg", Role.DEPT_STAFF, "HC-CG", []),
+                    ("cgj", Role.DEPT_STAFF, "CGJ", []),
+                ),
             )
-            tokens[username] = {"Authorization": f"Bearer {create_api_token(session, system, username, '测试')}"}
+        )
     settings = Settings(var_dir=tmp_path / "var", database_url=database_url, scheduler_interval_seconds=0)
     with TestClient(create_app(settings, engine)) as client:
         yield client, tokens

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
+from tests.api.conftest import people_with_tokens
 from tests.conftest import postgres_url_or_skip
 
 from civicgrid import migrate, timesource
@@ -31,7 +32,7 @@ from civicgrid.kpi.service import KpiQuery, compare
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
-from civicgrid.org.service import actor_for, create_api_token, create_department, create_user, get_user
+from civicgrid.org.service import actor_for, create_department, get_user
 from civicgrid.settings import Settings
 from civicgrid.web.app import create_app
 
@@ -177,21 +178,7 @@ def _build(session: Session, settings: Settings) -> tuple[dict[str, dict[str, st
     ):
         create_department(session, system, code=code, name=name, kind=kind, parent_code=parent, grid_code=STREET)
     install_defaults(session, system)
-    for username, role, department, grids in PEOPLE:
-        create_user(
-            session,
-            system,
-            username=username,
-            display_name=username,
-            roles=[role],
-            password=None,
-            department_code=department,
-            grid_codes=grids,
-        )
-    tokens = {
-        username: {"Authorization": f"Bearer {create_api_token(session, system, username, '测试')}"}
-        for username, *_ in PEOPLE
-    }
+    tokens = people_with_tokens(session, system, PEOPLE)
     numbers = {name: run_story(session, settings, CREW, story) for name, story in STORIES.items()}
     return tokens, numbers
 
