@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,9 +56,9 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     engine.dispose()
 
 
-@pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session whose commits are savepoints inside one outer transaction, rolled back after the test."""
+@contextmanager
+def rolled_back_session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside one outer transaction, rolled back at the end."""
     connection = engine.connect()
     outer = connection.begin()
     db_session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -67,6 +68,13 @@ def session(engine: Engine) -> Iterator[Session]:
         db_session.close()
         outer.rollback()
         connection.close()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session whose commits are savepoints inside one outer transaction, rolled back after the test."""
+    with rolled_back_session(engine) as db_session:
+        yield db_session
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+from tests.conftest import rolled_back_session
 from typer.testing import CliRunner
 
 from civicgrid import counters, timesource
@@ -61,20 +62,13 @@ def history(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """The demo district and a year of history, built once per backend inside a transaction rolled back at the
     end of the module."""
     settings = Settings(var_dir=tmp_path_factory.mktemp("var"), database_url="sqlite://")
-    connection = engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with rolled_back_session(engine) as session:
         build_demo(session, settings=settings)
         first_id = int(session.execute(select(func.max(Case.id))).scalar_one()) + 1
         with timesource.pinned(NOW):
             result = generate_history(session, HistoryOptions(cases=CASES, batch_size=700), settings=settings)
         session.flush()
         yield History(session, settings, result, first_id, load_calendar(session, settings))
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
 
 
 def generated(history: History) -> list[Case]:

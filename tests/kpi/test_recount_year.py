@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
+from tests.conftest import rolled_back_session
 from tests.kpi.recount import nearest_rank_percentiles, read_detail, recount
 
 from civicgrid import timesource
@@ -40,10 +41,7 @@ class Year:
 @pytest.fixture(scope="module")
 def year(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Year]:
     settings = Settings(var_dir=tmp_path_factory.mktemp("var"), database_url="sqlite://")
-    connection = engine.connect()
-    outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
-    try:
+    with rolled_back_session(engine) as session:
         build_demo(session, settings=settings)
         options = HistoryOptions(cases=CASES, start=dt.date(2025, 11, 24), end=dt.date(2026, 11, 23), seed=7)
         with timesource.pinned(NOW):
@@ -53,10 +51,6 @@ def year(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Y
         query = service.KpiQuery(parse_period("2025-11-24..2026-11-23"))
         frame = read_detail(detail_workbook(session, leader, query))
         yield Year(session, leader, frame, query)
-    finally:
-        session.close()
-        outer.rollback()
-        connection.close()
 
 
 def test_the_headline_recounts_exactly(year: Year) -> None:
