@@ -700,6 +700,24 @@ class _Plan:
     daily: dict[str, int]  # Beijing day → cases numbered on it
 
 
+# The case's timestamp columns the flow sets (besides reported_at), written as they are.
+CASE_TIMES = (
+    "registered_at",
+    "dispatched_at",
+    "handled_at",
+    "closed_at",
+    "stage_started_at",
+    "stage_due_at",
+    "due_soon_at",
+    "deadline_at",
+    "handle_started_at",
+    "suspended_at",
+    "rated_at",
+    "response_due_at",
+    "responded_at",
+)
+
+
 class _Flow:
     """The cases of one block walked through the workflow together: every method moves the cases of a mask."""
 
@@ -724,25 +742,7 @@ class _Flow:
         self.event_count = np.zeros(n, dtype=np.int64)
         self.history: list[tuple[Ints, I64, int]] = []  # state changes: (cases, at, new state)
         self._order = 0
-        self.times = {
-            name: np.full(n, NULL, dtype=np.int64)
-            for name in (
-                "registered_at",
-                "dispatched_at",
-                "handled_at",
-                "closed_at",
-                "stage_started_at",
-                "stage_due_at",
-                "due_soon_at",
-                "deadline_at",
-                "handle_started_at",
-                "suspended_at",
-                "rated_at",
-                "response_due_at",
-                "responded_at",
-                "first_closed_at",
-            )
-        }
+        self.times = {name: np.full(n, NULL, dtype=np.int64) for name in (*CASE_TIMES, "first_closed_at")}
         self.numbers = {
             name: np.full(n, -1, dtype=np.int64)
             for name in (
@@ -1298,21 +1298,9 @@ class _Walk:
         wrong = np.where((wrong == self.assist) | (wrong < 0), -1, wrong)
         mask = mask & (wrong >= 0)
         self.wrong = np.where(mask, wrong, -1)
-        cases = f.step(
-            mask,
-            f.after(mask, f.exponential(15)),
-            "dispatch",
-            CaseState.DISPATCHED,
-            self.dispatcher(),
-            "",
-            self._dispatch_data(self.wrong, np.full(f.n, -1)),
-        )
-        at = f.cursor[cases]
-        f.times["dispatched_at"][cases] = at
-        f.numbers["main_department"][cases] = self.department_ids[self.wrong[cases]]
+        cases, at = self._dispatch_to(mask, self.wrong, np.full(f.n, -1))
         self.assigned_wrong[cases] = at
         self.wrong_active[cases] = True
-        f.start_stage(cases, HANDLE, at, self.d.kind_minutes[self.kind[cases], HANDLE])
         back = f.step(
             mask,
             f.after(mask, f.exponential(120)),
@@ -1342,6 +1330,12 @@ class _Walk:
         return data
 
     def dispatch(self, mask: Mask) -> None:
+        cases, at = self._dispatch_to(mask, self.main, self.assist)
+        self.f.flags["linked"][cases] = self.assist[cases] >= 0
+        self.assigned_main[cases] = at
+
+    def _dispatch_to(self, mask: Mask, main: npt.NDArray[np.int64], assist: npt.NDArray[np.int64]) -> tuple[Ints, I64]:
+        """派遣 about a quarter of an hour later; the handling stage starts. The dispatched cases and when."""
         f = self.f
         cases = f.step(
             mask,
@@ -1350,14 +1344,13 @@ class _Walk:
             CaseState.DISPATCHED,
             self.dispatcher(),
             "",
-            self._dispatch_data(self.main, self.assist),
+            self._dispatch_data(main, assist),
         )
         at = f.cursor[cases]
         f.times["dispatched_at"][cases] = at
-        f.numbers["main_department"][cases] = self.department_ids[self.main[cases]]
-        f.flags["linked"][cases] = self.assist[cases] >= 0
-        self.assigned_main[cases] = at
+        f.numbers["main_department"][cases] = self.department_ids[main[cases]]
         f.start_stage(cases, HANDLE, at, self.d.kind_minutes[self.kind[cases], HANDLE])
+        return cases, at
 
     def extension(self, mask: Mask) -> None:
         f, d = self.f, self.d
@@ -1658,24 +1651,7 @@ class _Walk:
             "merged_into_id": np.where(merged_into >= 0, ids[np.clip(merged_into, 0, None)], -1),
             "escalation_code": None,
             "reported_at": f.reported,
-            **{
-                column: f.times[column]
-                for column in (
-                    "registered_at",
-                    "dispatched_at",
-                    "handled_at",
-                    "closed_at",
-                    "stage_started_at",
-                    "stage_due_at",
-                    "due_soon_at",
-                    "deadline_at",
-                    "handle_started_at",
-                    "suspended_at",
-                    "rated_at",
-                    "response_due_at",
-                    "responded_at",
-                )
-            },
+            **{column: f.times[column] for column in CASE_TIMES},
             "stage": stage_names[f.numbers["stage"]],
             "stage_minutes": f.numbers["stage_minutes"],
             "handle_minutes": f.numbers["handle_minutes"],
