@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Query
@@ -115,24 +115,24 @@ def read_category(session: Session, code: str | None) -> str | None:
 
 
 def read_channel(value: str | None) -> Channel | None:
-    if not value:
-        return None
-    try:
-        return Channel(value.strip())
-    except ValueError as error:
-        choices = "、".join(f"{channel.value}（{channel.label}）" for channel in Channel)
-        raise InvalidInputError(
-            f"来源渠道“{value}”无效，可选：{choices}", code="invalid_channel", detail={"channel": value}
-        ) from error
+    return _read_choice(Channel, value, "来源渠道", "invalid_channel", "channel") if value else None
 
 
 def read_dimension(value: str) -> Dimension:
+    return _read_choice(Dimension, value, "统计维度", "invalid_dimension", "by")
+
+
+Choice = TypeVar("Choice", Channel, Dimension)
+
+
+def _read_choice(kind: type[Choice], value: str, what: str, code: str, parameter: str) -> Choice:
+    """One of an enum's values; otherwise an error that lists them, each with its Chinese label."""
     try:
-        return Dimension(value.strip())
+        return kind(value.strip())
     except ValueError as error:
-        choices = "、".join(f"{dimension.value}（{dimension.label}）" for dimension in Dimension)
+        choices = "、".join(f"{choice.value}（{choice.label}）" for choice in kind)
         raise InvalidInputError(
-            f"统计维度“{value}”无效，可选：{choices}", code="invalid_dimension", detail={"by": value}
+            f"{what}“{value}”无效，可选：{choices}", code=code, detail={parameter: value}
         ) from error
 
 
