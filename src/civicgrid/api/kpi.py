@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated, TypeVar
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -17,12 +16,22 @@ from civicgrid import timesource
 from civicgrid.api.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.cases.models import Category, Channel
 from civicgrid.errors import InvalidInputError
-from civicgrid.grid.index import GridIndex, grid_index
+from civicgrid.grid.index import grid_index
 from civicgrid.grid.models import GridNode
 from civicgrid.kpi.metrics import INDICATORS, Indicator, Unit
 from civicgrid.kpi.periods import BEIJING, PERIOD_HELP, Period, parse_period
-from civicgrid.kpi.service import Dimension, Group, KpiQuery, breakdown, change, compare, scope_root
-from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.kpi.service import (
+    Dimension,
+    Group,
+    KpiQuery,
+    actor_roots,
+    breakdown,
+    change,
+    compare,
+    first_branching,
+    scope_root,
+)
+from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
 from civicgrid.settings import Settings
@@ -52,48 +61,11 @@ def read_grid(session: Session, actor: Actor, code: str) -> GridNode:
 
 
 def default_root(session: Session, actor: Actor) -> GridNode:
-    """The top of the actor's scope, stepping down while it has a single child: a global administrator's 山东省 ›
-    青岛市 › 海川区 opens on 海川区, the first level where there is something to compare."""
+    """Where the page and the API open: the top of the actor's scope (the first of several), stepped down to its
+    first level with something to compare (see ``kpi.service.scope_root``)."""
     roots = actor_roots(session, actor)
-    index = grid_index(session)
-    code = _first_branching(index, roots[0]) if roots else ""
-    return scope_root(session, actor, code or None)
-
-
-def actor_roots(session: Session, actor: Actor) -> list[str]:
-    index = grid_index(session)
-    if actor.grid_codes == ALL_GRIDS:
-        return sorted(ref.code for node_id, ref in index.refs.items() if index.parents[node_id] is None)
-    return sorted(code for code in actor.grid_codes if code in index.ids_by_code)
-
-
-_CHILDREN: WeakKeyDictionary[GridIndex, dict[int, list[int]]] = WeakKeyDictionary()
-
-
-def children_of(index: GridIndex) -> dict[int, list[int]]:
-    """Each node's children (ids, by code), computed once per grid index (a new index per grid revision)."""
-    cached = _CHILDREN.get(index)
-    if cached is None:
-        cached = _CHILDREN[index] = _children(index)
-    return cached
-
-
-def _children(index: GridIndex) -> dict[int, list[int]]:
-    found: dict[int, list[int]] = {}
-    for node_id, parent_id in index.parents.items():
-        if parent_id is not None:
-            found.setdefault(parent_id, []).append(node_id)
-    for ids in found.values():
-        ids.sort(key=lambda node_id: index.refs[node_id].code)
-    return found
-
-
-def _first_branching(index: GridIndex, code: str) -> str:
-    children = children_of(index)
-    node_id = index.ids_by_code[code]
-    while len(children.get(node_id, [])) == 1:
-        node_id = children[node_id][0]
-    return index.refs[node_id].code
+    code = first_branching(grid_index(session), roots[0]) if roots else None
+    return scope_root(session, actor, code)
 
 
 def read_department(session: Session, code: str | None) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,17 @@ class GridIndex:
         self.parents = {node_id: parent_id for node_id, _, _, _, parent_id in nodes}
         self.ids_by_code = {code: node_id for node_id, code, _, _, _ in nodes}
         self.locator = locator
+
+    @cached_property
+    def children(self) -> dict[int, list[int]]:
+        """Each node's children (ids, in code order); computed once per index (a new index per grid revision)."""
+        found: dict[int, list[int]] = {}
+        for node_id, parent_id in self.parents.items():
+            if parent_id is not None:
+                found.setdefault(parent_id, []).append(node_id)
+        for ids in found.values():
+            ids.sort(key=lambda node_id: self.refs[node_id].code)
+        return found
 
     def path(self, node_id: int) -> tuple[NodeRef, ...]:
         chain: list[NodeRef] = []

@@ -19,6 +19,7 @@ from civicgrid.cases.auth import readable
 from civicgrid.cases.models import CHANNEL_LABELS, AssignmentRole, Case, CaseAssignment, CaseType, Category, Channel
 from civicgrid.code_prefix import code_starts_with
 from civicgrid.errors import InvalidInputError, NotFoundError
+from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.grid.models import GridNode
 from civicgrid.kpi.metrics import Counts, Figures, Weights, counter_columns, evaluate, handling_time_condition
 from civicgrid.kpi.periods import Period
@@ -398,30 +399,41 @@ def _key_expression(session: Session, actor: Actor, query: KpiQuery, dimension: 
 
 
 def scope_root(session: Session, actor: Actor, grid_code: str | None) -> GridNode:
-    """The grid a breakdown by grid splits: the one asked for, or the top of the actor's scope."""
-    if grid_code:
-        node = session.execute(select(GridNode).where(GridNode.code == grid_code)).scalar_one_or_none()
-        if node is None or not actor.sees_grid(grid_code):
-            raise NotFoundError(f"找不到网格“{grid_code}”，或无权查看", code="grid_not_found")
-        return node
-    roots = _actor_roots(session, actor)
-    if len(roots) != 1:
-        raise InvalidInputError("请先选择要统计的网格", code="grid_required", detail={"roots": roots})
-    return session.execute(select(GridNode).where(GridNode.code == roots[0])).scalar_one()
+    """The grid a breakdown by grid splits: the one asked for, or the top of the actor's scope — stepping down
+    while it has a single child, so a global administrator's 山东省 › 青岛市 › 海川区 counts 海川区, the first level
+    with something to compare."""
+    if not grid_code:
+        roots = actor_roots(session, actor)
+        if len(roots) != 1:
+            raise InvalidInputError("请先选择要统计的网格", code="grid_required", detail={"roots": roots})
+        grid_code = first_branching(grid_index(session), roots[0])
+    node = session.execute(select(GridNode).where(GridNode.code == grid_code)).scalar_one_or_none()
+    if node is None or not actor.sees_grid(grid_code):
+        raise NotFoundError(f"找不到网格“{grid_code}”，或无权查看", code="grid_not_found")
+    return node
 
 
-def _actor_roots(session: Session, actor: Actor) -> list[str]:
-    if actor.grid_codes != ALL_GRIDS:
-        return sorted(actor.grid_codes)
-    return list(session.execute(select(GridNode.code).where(GridNode.parent_id.is_(None))).scalars())
+def actor_roots(session: Session, actor: Actor) -> list[str]:
+    """The tops of the actor's grid scope that exist (the tree's roots for a global scope), in code order."""
+    index = grid_index(session)
+    if actor.grid_codes == ALL_GRIDS:
+        return sorted(ref.code for node_id, ref in index.refs.items() if index.parents[node_id] is None)
+    return sorted(code for code in actor.grid_codes if code in index.ids_by_code)
+
+
+def first_branching(index: GridIndex, code: str) -> str:
+    """``code``, or its first descendant with more than one child (or none) down a chain of only children."""
+    node_id = index.ids_by_code[code]
+    while len(index.children.get(node_id, [])) == 1:
+        node_id = index.children[node_id][0]
+    return index.refs[node_id].code
 
 
 def _child_code_length(session: Session, actor: Actor, grid_code: str | None) -> int:
     root = scope_root(session, actor, grid_code)
-    child = session.execute(
-        select(func.min(func.length(GridNode.code))).where(GridNode.parent_id == root.id)
-    ).scalar_one_or_none()
-    return int(child) if child else len(root.code)
+    index = grid_index(session)
+    children = index.children.get(index.ids_by_code[root.code], [])
+    return min((len(index.refs[child].code) for child in children), default=len(root.code))
 
 
 def _labels(session: Session, dimension: Dimension, keys: Sequence[str | None]) -> dict[str | None, str]:

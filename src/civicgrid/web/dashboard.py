@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.api.deps import ReadSession, settings_of
 from civicgrid.api.kpi import (
-    actor_roots,
     change_unit,
-    children_of,
     current_year,
     default_root,
     rate_like,
@@ -42,6 +40,7 @@ from civicgrid.kpi.service import (
     Dimension,
     Group,
     KpiQuery,
+    actor_roots,
     breakdown,
     change,
     trend,
@@ -186,7 +185,7 @@ class Choice:
 def grid_choices(session: Session, actor: Actor, current: str) -> list[Choice]:
     """Each scope root (with its single-child chain), its children and its children's children, indented."""
     index = grid_index(session)
-    children = children_of(index)
+    children = index.children
     choices: list[Choice] = []
 
     def add(node_id: int, depth: int) -> None:
@@ -465,13 +464,13 @@ def _department_codes(session: Session, ids: list[int]) -> dict[str, str]:
 
 def _child_codes(session: Session, root: GridNode) -> list[str]:
     index = grid_index(session)
-    children = children_of(index).get(index.ids_by_code[root.code], [])
+    children = index.children.get(index.ids_by_code[root.code], [])
     return [index.refs[child].code for child in children]
 
 
 def _child_levels(session: Session, root: GridNode) -> list[str]:
     index = grid_index(session)
-    children = children_of(index).get(index.ids_by_code[root.code], [])
+    children = index.children.get(index.ids_by_code[root.code], [])
     return sorted({index.refs[child].level.value for child in children}) or [root.grid_level.value]
 
 
