@@ -74,7 +74,7 @@ def counter_columns(now: dt.datetime) -> dict[str, ColumnElement[Any]]:
     closed = and_(Case.state == CaseState.CLOSED.value, own)
     dispatched = and_(Case.dispatched_at.is_not(None), Case.self_handled.is_(False), own)
     in_time = or_(Case.response_due_at.is_(None), Case.responded_at <= Case.response_due_at)
-    handled_time = and_(closed, Case.self_handled.is_(False), Case.handle_work_minutes.is_not(None))
+    handled_time = handling_time_condition()
     conditions: dict[str, ColumnElement[bool]] = {
         "received": Case.id.is_not(None),
         "duplicates": Case.merged_into_id.is_not(None),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import CHANNEL_LABELS, AssignmentRole, Case, CaseAssignment, CaseType, Category, Channel
+from civicgrid.cases.queries import CaseFilter, filtered
 from civicgrid.code_prefix import code_starts_with
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.grid.index import GridIndex, grid_index
@@ -92,19 +93,19 @@ def cohort(actor: Actor, query: KpiQuery) -> Select[Any]:
     A query for a grid the actor covers needs no readability test per case: every case located in that subtree
     is in her scope, and the grid filter drops everything else. Skipping the test's OR (scope, escalation,
     departments, own reports) for the dashboard's usual query is what keeps PostgreSQL on a plain range scan."""
-    stmt = select(Case.id).where(Case.reported_at >= query.period.start_utc, Case.reported_at < query.period.end_utc)
     covered = bool(query.grid_code) and actor.has(Permission.CASE_READ) and actor.covers_grid(query.grid_code or "")
-    if not covered:
-        stmt = readable(stmt, actor)
-    if query.grid_code:
-        stmt = stmt.where(code_starts_with(Case.scope_code, query.grid_code))
-    if query.department_id is not None:
-        stmt = stmt.where(Case.main_department_id == query.department_id)
-    if query.category_code:
-        subtree = select(Category.id).where(Category.code.startswith(query.category_code, autoescape=True))
+    stmt = select(Case.id) if covered else readable(select(Case.id), actor)
+    criteria = CaseFilter(
+        grid_code=query.grid_code,
+        main_department_ids=() if query.department_id is None else (query.department_id,),
+        channels=() if query.channel is None else (query.channel,),
+        reported_from=query.period.start_utc,
+        reported_to=query.period.end_utc,
+    )
+    stmt = filtered(stmt, criteria)
+    if query.category_code:  # a subquery, not filtered()'s join: the category breakdown joins the table itself
+        subtree = select(Category.id).where(code_starts_with(Category.code, query.category_code))
         stmt = stmt.where(Case.category_id.in_(subtree))
-    if query.channel is not None:
-        stmt = stmt.where(Case.channel == query.channel.value)
     if query.case_type_code:
         stmt = stmt.where(Case.case_type_code == query.case_type_code)
     return stmt
