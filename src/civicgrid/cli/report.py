@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,9 +12,12 @@ from civicgrid.errors import InvalidInputError
 from civicgrid.kpi.periods import PERIOD_HELP, parse_period
 from civicgrid.kpi.recurring import DEFAULT_MIN_CASES
 from civicgrid.org.service import actor_for, get_user
-from civicgrid.reports.service import ReportFormat, WorkReportRequest, default_path, parse_format, work_report, write
 
-CLI_FORMATS = (ReportFormat.DOCX, ReportFormat.MD)
+if TYPE_CHECKING:
+    from civicgrid.reports.service import ReportFormat
+
+# The report pulls in matplotlib and python-docx (half a second): imported when the command runs, not whenever
+# the CLI starts.
 
 
 @handle_errors
@@ -32,6 +35,8 @@ def report_command(
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="是否绘制图表（需要中文字体）")] = True,
 ) -> None:
     """生成工作总结（总体情况、分类别、分网格、部门考核、超期督办、突出问题，附图表）。"""
+    from civicgrid.reports.service import WorkReportRequest, default_path, work_report, write
+
     report_format = _format(fmt, output)
     request = WorkReportRequest(parse_period(period), scope, with_charts=charts, min_repeats=min_repeats)
     with unit_of_work(write=False) as session:
@@ -53,10 +58,13 @@ def _path(output: Path | None) -> Path | None:
 
 def _format(text: str | None, output: Path | None) -> ReportFormat:
     """--format, or the output file's extension, or Word; a contradiction between the two is refused."""
+    from civicgrid.reports.service import ReportFormat, parse_format
+
+    cli_formats = (ReportFormat.DOCX, ReportFormat.MD)
     suffix = output.suffix.lstrip(".").lower() if output is not None and output.suffix else ""
     if text is None:
-        return parse_format(suffix, CLI_FORMATS) if suffix else ReportFormat.DOCX
-    chosen = parse_format(text, CLI_FORMATS)
+        return parse_format(suffix, cli_formats) if suffix else ReportFormat.DOCX
+    chosen = parse_format(text, cli_formats)
     if suffix and suffix != chosen.value:
         raise InvalidInputError(
             f"输出文件“{output}”的扩展名与格式 {chosen.value} 不符",
