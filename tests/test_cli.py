@@ -262,7 +262,10 @@ def test_a_case_through_the_cli_with_notifications_and_the_holiday_table(migrate
     assert run(migrated, "case", "act", number, "accept", "--as", "hc-cg").exit_code == 0
     shown = run(migrated, "case", "show", number)
     assert "处置中" in shown.output and "dispatch" in shown.output
-    assert run(migrated, "tick").exit_code == 0
+    ticked = run(migrated, "tick")
+    assert ticked.exit_code == 0 and "统计汇总：重建 1 个月" in ticked.output  # this month's KPI cells
+    assert "重建 0 个月" in run(migrated, "kpi", "rollup").output
+    assert "重建 1 个月" in run(migrated, "kpi", "rollup", "--all").output
     delivered = run(migrated, "notify", "deliver")
     assert delivered.exit_code == 0 and "已发送 1" in delivered.output
     assert "assigned" in run(migrated, "notify", "list").output

@@ -4,6 +4,7 @@ from civicgrid import audit, counters
 from civicgrid.cases import models as case_models
 from civicgrid.db import Base
 from civicgrid.grid import models as grid_models
+from civicgrid.kpi import models as kpi_models
 from civicgrid.notify import models as notify_models
 from civicgrid.org import models as org_models
 from civicgrid.worktime import models as worktime_models
@@ -15,6 +16,7 @@ __all__ = [
     "case_models",
     "counters",
     "grid_models",
+    "kpi_models",
     "metadata",
     "notify_models",
     "org_models",

@@ -1,4 +1,5 @@
-"""The periodic work `civicgrid serve` does in the background: refresh 临期/超期 and deliver notifications.
+"""The periodic work `civicgrid serve` does in the background: refresh 临期/超期, bring the KPI roll-up up to date
+and deliver notifications.
 
 The same work runs from cron or a systemd timer as `civicgrid tick` and `civicgrid notify deliver`; inside serve
 it is a daemon thread, one run at a time, each run in its own transactions. A failing run is logged and the next
@@ -15,6 +16,7 @@ from sqlalchemy import Engine
 
 from civicgrid.cases.tick import TickReport, tick
 from civicgrid.db import make_session_factory, transaction
+from civicgrid.kpi.rollup import BuildReport, refresh
 from civicgrid.notify.adapters import senders_from_settings
 from civicgrid.notify.deliver import DeliveryReport, deliver_due
 from civicgrid.org.sessions import purge_expired
@@ -26,6 +28,7 @@ logger = logging.getLogger("civicgrid.scheduler")
 @dataclass(frozen=True)
 class RunReport:
     tick: TickReport
+    rollup: BuildReport
     delivery: DeliveryReport
 
 
@@ -34,8 +37,10 @@ def run_once(engine: Engine, settings: Settings) -> RunReport:
     with transaction(writers) as session:
         tick_report = tick(session, settings=settings)
         purge_expired(session, settings)
+    with transaction(writers) as session:  # its own transaction: the tick's flag updates are committed first
+        rollup_report = refresh(session)
     delivery = deliver_due(writers, senders_from_settings(settings), max_attempts=settings.notify_max_attempts)
-    return RunReport(tick_report, delivery)
+    return RunReport(tick_report, rollup_report, delivery)
 
 
 class Scheduler:

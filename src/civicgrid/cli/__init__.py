@@ -30,6 +30,7 @@ app.command("tick")(handle_errors(cases.tick_command))
 app.add_typer(ops.notify_app, name="notify")
 app.add_typer(ops.calendar_app, name="calendar")
 app.command("report")(report.report_command)
+app.add_typer(report.kpi_app, name="kpi")
 
 
 @db_app.command("upgrade")
@@ -133,10 +134,12 @@ def demo_history(
 
 def _load_history(session: Session, options: HistoryOptions) -> None:
     from civicgrid.demo.history import generate_history
+    from civicgrid.kpi.rollup import refresh
 
     console.print(f"生成{options.cases}件历史案件…")
     result = generate_history(session, options, progress=lambda done, total: console.print(f"  {done}/{total}"))
     console.print(f"[green]历史案件已生成[/]：{result.summary()}")
+    console.print(f"[green]{refresh(session)}[/]")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:

@@ -36,6 +36,7 @@ from civicgrid.cli.common import (
     unit_of_work,
 )
 from civicgrid.db import make_session_factory
+from civicgrid.kpi.rollup import refresh
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.service import actor_for, get_user
@@ -329,7 +330,9 @@ def rules_list() -> None:
 
 
 def tick_command() -> None:
-    """刷新临期/超期标记并写入提醒（serve 中也会定时运行）。"""
+    """刷新临期/超期标记并写入提醒，再更新统计汇总（serve 中也会定时运行）。"""
     with unit_of_work() as session:
         report = tick(session)
-    console.print(f"[green]临期 +{report.became_due_soon}，超期 +{report.became_overdue}[/]")
+    with unit_of_work() as session:
+        rollup_report = refresh(session)
+    console.print(f"[green]临期 +{report.became_due_soon}，超期 +{report.became_overdue}；{rollup_report}[/]")

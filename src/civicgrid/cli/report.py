@@ -72,3 +72,19 @@ def _format(text: str | None, output: Path | None) -> ReportFormat:
             detail={"output": str(output)},
         )
     return chosen
+
+
+kpi_app = typer.Typer(help="统计指标", no_args_is_help=True)
+
+
+@kpi_app.command("rollup")
+@handle_errors
+def rollup_command(
+    rebuild_all: Annotated[bool, typer.Option("--all", help="全部月份重建（默认只重建有变动的月份）")] = False,
+) -> None:
+    """更新统计汇总（按月、网格、类别、部门、渠道预先汇总的计数；定时任务也会自动更新）。"""
+    from civicgrid.kpi.rollup import refresh
+
+    with unit_of_work() as session:
+        report = refresh(session, rebuild_all=rebuild_all)
+    console.print(f"[green]{report}[/]")

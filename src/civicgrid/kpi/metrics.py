@@ -67,14 +67,19 @@ class Counts:
         return cls(**{f.name: int(values.get(f.name) or 0) for f in fields(cls)})
 
 
-def counter_columns(now: dt.datetime) -> dict[str, ColumnElement[Any]]:
+COUNTER_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Counts))
+
+
+def counter_columns(now: dt.datetime | None) -> dict[str, ColumnElement[Any]]:
     """The SQL expression of each counter of ``Counts`` (summed per group). ``now`` decides which open cases are
-    already due to have been answered."""
+    already due to have been answered; without it (the roll-up, built once and read later) ``due_to_respond``
+    counts the answered cases only and the reader adds the unanswered ones due by its own ``now``."""
     own = Case.merged_into_id.is_(None)
     closed = and_(Case.state == CaseState.CLOSED.value, own)
     dispatched = and_(Case.dispatched_at.is_not(None), Case.self_handled.is_(False), own)
     in_time = or_(Case.response_due_at.is_(None), Case.responded_at <= Case.response_due_at)
     handled_time = handling_time_condition()
+    answered = Case.responded_at.is_not(None)
     conditions: dict[str, ColumnElement[bool]] = {
         "received": Case.id.is_not(None),
         "duplicates": Case.merged_into_id.is_not(None),
@@ -96,7 +101,7 @@ def counter_columns(now: dt.datetime) -> dict[str, ColumnElement[Any]]:
         "satisfied": and_(Case.rating == Rating.SATISFIED.value, own),
         "basically_satisfied": and_(Case.rating == Rating.BASICALLY.value, own),
         "unsatisfied": and_(Case.rating == Rating.UNSATISFIED.value, own),
-        "due_to_respond": or_(Case.responded_at.is_not(None), Case.response_due_at <= now),
+        "due_to_respond": answered if now is None else or_(answered, due_unanswered(now)),
         "responded_on_time": and_(Case.responded_at.is_not(None), in_time),
         "resolved": and_(closed, or_(Case.rating.is_(None), Case.rating != Rating.UNSATISFIED.value)),
         "reopened": and_(Case.reopen_count > 0, own),
@@ -108,6 +113,11 @@ def counter_columns(now: dt.datetime) -> dict[str, ColumnElement[Any]]:
     columns["handle_minutes_total"] = func.coalesce(func.sum(Case.handle_work_minutes).filter(handled_time), 0)
     columns["handle_minutes_count"] = func.count().filter(handled_time)
     return columns
+
+
+def due_unanswered(now: dt.datetime) -> ColumnElement[bool]:
+    """Not answered yet, and past the time to answer (立案时限) by ``now``: counts in 应响应, not in 按时响应."""
+    return and_(Case.responded_at.is_(None), Case.response_due_at <= now)
 
 
 def handling_time_condition() -> ColumnElement[bool]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, func, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Table, and_, func, literal, select
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from civicgrid import timesource
 from civicgrid.cases.auth import readable
@@ -22,8 +22,18 @@ from civicgrid.code_prefix import code_starts_with
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.grid.models import GridNode
-from civicgrid.kpi.metrics import Counts, Figures, Weights, counter_columns, evaluate, handling_time_condition
+from civicgrid.kpi.metrics import (
+    COUNTER_NAMES,
+    Counts,
+    Figures,
+    Weights,
+    counter_columns,
+    due_unanswered,
+    evaluate,
+    handling_time_condition,
+)
 from civicgrid.kpi.periods import Period
+from civicgrid.kpi.rollup import cells_keeping, code_length_for, current_months, month_key, segments
 from civicgrid.kpi.sql import beijing_day, beijing_month
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.models import Department, User
@@ -93,8 +103,7 @@ def cohort(actor: Actor, query: KpiQuery) -> Select[Any]:
     A query for a grid the actor covers needs no readability test per case: every case located in that subtree
     is in her scope, and the grid filter drops everything else. Skipping the test's OR (scope, escalation,
     departments, own reports) for the dashboard's usual query is what keeps PostgreSQL on a plain range scan."""
-    covered = bool(query.grid_code) and actor.has(Permission.CASE_READ) and actor.covers_grid(query.grid_code or "")
-    stmt = select(Case.id) if covered else readable(select(Case.id), actor)
+    stmt = select(Case.id) if _covered(actor, query) else readable(select(Case.id), actor)
     criteria = CaseFilter(
         grid_code=query.grid_code,
         main_department_ids=() if query.department_id is None else (query.department_id,),
@@ -109,6 +118,10 @@ def cohort(actor: Actor, query: KpiQuery) -> Select[Any]:
     if query.case_type_code:
         stmt = stmt.where(Case.case_type_code == query.case_type_code)
     return stmt
+
+
+def _covered(actor: Actor, query: KpiQuery) -> bool:
+    return bool(query.grid_code) and actor.has(Permission.CASE_READ) and actor.covers_grid(query.grid_code or "")
 
 
 def headline(
@@ -229,10 +242,10 @@ def breakdowns(
     counts add up, so this is exact, and a year of cases is read once instead of once per table."""
     weights = weights_from(settings or get_settings())
     keys = [_raw_key(session, actor, query, dimension) for dimension in dimensions]
-    raw_keys, sums = _aggregate(session, actor, query, [expression for expression, _ in keys], now)
+    raw_keys, sums = _aggregate(session, actor, query, keys, now or timesource.now())
     found = {}
-    for index, (dimension, (_, to_group)) in enumerate(zip(dimensions, keys, strict=True)):
-        group_keys = [to_group(raw[index]) for raw in raw_keys]
+    for index, (dimension, key) in enumerate(zip(dimensions, keys, strict=True)):
+        group_keys = [key.to_group(raw[index]) for raw in raw_keys]
         found[dimension] = _finish(session, actor, query, dimension, _roll_up(group_keys, sums), weights)
     return found
 
@@ -243,8 +256,9 @@ def _roll_up(group_keys: list[str | None], sums: npt.NDArray[np.int64]) -> dict[
     rows = np.fromiter((positions.setdefault(key, len(positions)) for key in group_keys), dtype=np.int64)
     totals = np.zeros((len(positions), sums.shape[1]), dtype=np.int64)
     np.add.at(totals, rows, sums)
-    names = [f.name for f in fields(Counts)]
-    return {key: Counts(**dict(zip(names, map(int, totals[row]), strict=True))) for key, row in positions.items()}
+    return {
+        key: Counts(**dict(zip(COUNTER_NAMES, map(int, totals[row]), strict=True))) for key, row in positions.items()
+    }
 
 
 def _finish(
@@ -303,20 +317,112 @@ def _bucket_label(bucket: str) -> str:
 
 
 def _aggregate(
-    session: Session, actor: Actor, query: KpiQuery, keys: list[SQLColumnExpression[Any]], now: dt.datetime | None
+    session: Session, actor: Actor, query: KpiQuery, keys: list[RawKey], now: dt.datetime
 ) -> tuple[list[tuple[Any, ...]], npt.NDArray[np.int64]]:
     """The counters (in the order of ``Counts``' fields) summed per combination of ``keys`` over the query's
-    cases: the combinations, and one row of sums for each."""
-    columns = counter_columns(now or timesource.now())
-    order = [f.name for f in fields(Counts)]
-    labelled: list[Any] = [key.label(f"key_{index}") for index, key in enumerate(keys)]
-    stmt = cohort(actor, query).with_only_columns(*labelled, *(columns[name].label(name) for name in order))
-    if keys:
-        stmt = stmt.group_by(*keys)
+    cases: the combinations, and one row of sums for each (a combination may come in several rows — from the
+    roll-up and from the cases — and the caller adds them up).
+
+    Whole months whose roll-up is current are read from their cells when the query allows it; the rest of the
+    period is read from the cases."""
+    cells = _cell_plan(actor, query, keys)
+    served = current_months(session, query.period) if cells is not None else []
+    parts = [
+        _scan(session, actor, query.for_period(part), keys, now)
+        for part in segments(query.period, served, inside=False)
+    ]
+    if served and cells is not None:
+        parts.append(_from_cells(session, served, keys, *cells))
+        parts.extend(
+            _due_unanswered(session, actor, query.for_period(part), keys, now)
+            for part in segments(query.period, served, inside=True)
+        )
+    raw_keys = [combination for part_keys, _ in parts for combination in part_keys]
+    sums = np.concatenate([part_sums for _, part_sums in parts]) if parts else _sums([], 0)
+    return raw_keys, sums
+
+
+Aggregated = tuple[list[tuple[Any, ...]], npt.NDArray[np.int64]]
+
+
+def _scan(session: Session, actor: Actor, query: KpiQuery, keys: list[RawKey], now: dt.datetime) -> Aggregated:
+    columns = counter_columns(now)
+    labelled = _labelled(keys)
+    stmt = cohort(actor, query).with_only_columns(*labelled, *(columns[name].label(name) for name in COUNTER_NAMES))
+    return _split(session.execute(stmt.group_by(*(key.from_case for key in keys))).all(), len(keys))
+
+
+def _from_cells(
+    session: Session, months: list[Period], keys: list[RawKey], table: Table, where: list[ColumnElement[bool]]
+) -> Aggregated:
+    cell_keys = [key.from_case if key.cell_column == WHOLE_KEY else table.c[key.cell_column or ""] for key in keys]
+    sums = [func.sum(table.c[name]) for name in COUNTER_NAMES]
+    stmt = (
+        select(*cell_keys, *sums)
+        .where(table.c.month.in_([month_key(month) for month in months]), *where)
+        .group_by(*cell_keys)
+    )
+    return _split(session.execute(stmt).all(), len(keys))
+
+
+def _due_unanswered(
+    session: Session, actor: Actor, query: KpiQuery, keys: list[RawKey], now: dt.datetime
+) -> Aggregated:
+    """The cells count only answered cases in 应响应 (``due_to_respond``); add those still unanswered and due."""
+    labelled = _labelled(keys)
+    stmt = (
+        cohort(actor, query)
+        .where(due_unanswered(now))
+        .with_only_columns(*labelled, func.count())
+        .group_by(*(key.from_case for key in keys))
+    )
     rows = session.execute(stmt).all()
     width = len(keys)
-    sums = np.array([[int(value or 0) for value in row[width:]] for row in rows], dtype=np.int64)
-    return [tuple(row[:width]) for row in rows], sums.reshape(len(rows), len(order))
+    sums = _sums([], len(rows))
+    sums[:, COUNTER_NAMES.index("due_to_respond")] = [int(row[width]) for row in rows]
+    return [tuple(row[:width]) for row in rows], sums
+
+
+def _labelled(keys: list[RawKey]) -> list[Any]:
+    return [key.from_case.label(f"key_{index}") for index, key in enumerate(keys)]
+
+
+def _split(rows: Sequence[Any], width: int) -> Aggregated:
+    return [tuple(row[:width]) for row in rows], _sums([row[width:] for row in rows], len(rows))
+
+
+def _sums(values: list[Sequence[Any]], count: int) -> npt.NDArray[np.int64]:
+    if not values:
+        return np.zeros((count, len(COUNTER_NAMES)), dtype=np.int64)
+    return np.array([[int(value or 0) for value in row] for row in values], dtype=np.int64)
+
+
+def _cell_plan(actor: Actor, query: KpiQuery, keys: list[RawKey]) -> tuple[Table, list[ColumnElement[bool]]] | None:
+    """The cell table that answers the query and the query's filters on it — or None when no cells can: a
+    breakdown or filter they do not keep (day, case type, grid worker; category with department or channel), or
+    an actor who reads only part of the grid asked for."""
+    if query.case_type_code or not _covered(actor, query) or any(key.cell_column is None for key in keys):
+        return None
+    grid_code = query.grid_code or ""
+    needed = max([len(grid_code), *(key.code_length for key in keys)])
+    filters: dict[str, Callable[[Table], ColumnElement[bool]]] = {
+        "scope_code": lambda table: and_(
+            table.c.code_length == code_length_for(needed),
+            code_starts_with(table.c.scope_code, grid_code),
+        )
+    }
+    if query.department_id is not None:
+        filters["department_id"] = lambda table: table.c.department_id == query.department_id
+    if query.channel is not None:
+        filters["channel"] = lambda table: table.c.channel == (query.channel.value if query.channel else None)
+    if query.category_code:
+        subtree = select(Category.id).where(code_starts_with(Category.code, query.category_code))
+        filters["category_id"] = lambda table: table.c.category_id.in_(subtree)
+    grouped = {key.cell_column or "" for key in keys} - {WHOLE_KEY, "month"}
+    table = cells_keeping(grouped | set(filters))
+    if table is None:
+        return None
+    return table, [condition(table) for condition in filters.values()]
 
 
 def _percentiles(
@@ -358,20 +464,36 @@ def _as_key(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _raw_key(
-    session: Session, actor: Actor, query: KpiQuery, dimension: Dimension
-) -> tuple[SQLColumnExpression[Any], Callable[[Any], str | None]]:
-    """What SQL groups by for a dimension, and how a raw value rolls up to the dimension's group key."""
+WHOLE_KEY = ""  # RawKey.cell_column of the one-group breakdown: a constant, the same over cases and cells
+
+
+@dataclass(frozen=True)
+class RawKey:
+    """What SQL groups by for a dimension — over the cases, and the column of the roll-up's cells that holds the
+    same value (None: the cells do not keep it) — and how a raw value rolls up to the dimension's group key."""
+
+    from_case: SQLColumnExpression[Any]
+    cell_column: str | None
+    to_group: Callable[[Any], str | None]
+    code_length: int = 0  # how much of a place's code the groups need (the grid breakdown's child code length)
+
+
+def _raw_key(session: Session, actor: Actor, query: KpiQuery, dimension: Dimension) -> RawKey:
     if dimension is Dimension.GRID:
         length = _child_code_length(session, actor, query.grid_code)
-        return Case.scope_code, lambda code: None if code is None else str(code)[:length]
+        return RawKey(Case.scope_code, "scope_code", lambda code: None if code is None else str(code)[:length], length)
     if dimension is Dimension.CATEGORY:
         codes = {row.id: row.code for row in session.execute(select(Category.id, Category.code))}
         length = len(query.category_code or "") + 2
-        return Case.category_id, lambda category_id: _prefix(codes.get(category_id), length)
+        return RawKey(Case.category_id, "category_id", lambda category_id: _prefix(codes.get(category_id), length))
     if dimension is Dimension.WHOLE:
-        return literal("all"), _as_key
-    return _key_expression(session, actor, query, dimension), _as_key
+        return RawKey(literal("all"), WHOLE_KEY, _as_key)
+    cell_column = {
+        Dimension.DEPARTMENT: "department_id",
+        Dimension.CHANNEL: "channel",
+        Dimension.MONTH: "month",
+    }.get(dimension)
+    return RawKey(_key_expression(session, actor, query, dimension), cell_column, _as_key)
 
 
 def _prefix(code: str | None, length: int) -> str | None:
@@ -477,12 +599,14 @@ def _unknown(dimension: Dimension, key: str | None) -> str:
 
 def _with_assisted(session: Session, actor: Actor, query: KpiQuery, groups: list[Group]) -> list[Group]:
     """Add each department's 协办 count: assisting earns no 办结 or rates (those go to the main department), but
-    the assessment shows the joint work."""
-    ids = cohort(actor, query).with_only_columns(Case.id)
+    the assessment shows the joint work. Driven by the assisting rows (few, on an index led by the role)."""
+    assisting = aliased(CaseAssignment)  # not the table readable()'s own EXISTS correlates to
     rows = session.execute(
-        select(CaseAssignment.department_id, func.count(func.distinct(CaseAssignment.case_id)))
-        .where(CaseAssignment.case_id.in_(ids), CaseAssignment.role == AssignmentRole.ASSIST.value)
-        .group_by(CaseAssignment.department_id)
+        cohort(actor, query)
+        .join(assisting, assisting.case_id == Case.id)
+        .where(assisting.role == AssignmentRole.ASSIST.value)
+        .with_only_columns(assisting.department_id, func.count(func.distinct(assisting.case_id)))
+        .group_by(assisting.department_id)
     ).all()
     assisted = {str(department): int(count) for department, count in rows}
     present = {group.key for group in groups}
