@@ -181,10 +181,6 @@ def _forward(case: Case) -> tuple[Action, ...]:
         return (Action.PLACE, *FORWARD.get(state, ()))
     if state is CaseState.REPORTED and case.category is not None and case.category.self_handle_allowed:
         return (Action.SELF_HANDLE, *FORWARD[state])
-    if state.is_open and case.placement in (Placement.OUTSIDE.value, Placement.NO_LOCATION.value):
-        return (Action.PLACE, *FORWARD.get(state, ()))
-    if state is CaseState.REPORTED and case.category is not None and case.category.self_handle_allowed:
-        return (Action.SELF_HANDLE, *FORWARD[state])
     if state is CaseState.CLOSED:
         if case.rating is None:
             return (Action.RATE,)
@@ -471,8 +467,9 @@ def test_random_action_sequences_keep_the_case_invariants(district: District) ->
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
             print_blob=True,
-            # CI is a gate, not a fuzzer: there the same sequences run every time; locally each run explores anew.
-            derandomize=os.environ.get("CI") == "true",
+            # The suite is a gate, not a fuzzer: the same sequences run every time (the coverage asserts below hold
+            # for them). CIVICGRID_EXPLORE=1 explores new sequences on each run, to hunt for bugs.
+            derandomize=os.environ.get("CIVICGRID_EXPLORE") != "1",
             phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target],
         ),
     )
