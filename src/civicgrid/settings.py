@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     kpi_weight_response: float = Field(default=30, ge=0, description="综合得分: weight of 响应率 (percent).")
     kpi_weight_resolution: float = Field(default=35, ge=0, description="综合得分: weight of 解决率 (percent).")
     kpi_weight_satisfaction: float = Field(default=35, ge=0, description="综合得分: weight of 满意率 (percent).")
+    registry_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Master key for residents' ID numbers and phones at rest: base64url of 32 random bytes. Empty means "
+            "var_dir/registry.key, created on first use. Back it up apart from the database: without it they are lost."
+        ),
+    )
     scheduler_interval_seconds: int = Field(
         default=60, ge=0, description="How often `serve` refreshes 临期/超期 and delivers notifications; 0 = never."
     )
