@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam
+from sqlalchemy import ColumnElement, String, bindparam, false, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql import coercions, roles, sqltypes
@@ -39,6 +39,16 @@ def code_starts_with(column: Code, prefix: str) -> ColumnElement[bool]:
     if upper is None:  # the empty prefix, or one of nothing but U+10FFFF: no range to search; LIKE is exact
         return column.startswith(prefix, autoescape=True)
     return _CodeStartsWith(column, prefix, upper)
+
+
+def code_in_subtrees(column: Code, roots: tuple[str, ...]) -> ColumnElement[bool]:
+    """``column`` starts with one of ``roots`` — an actor's grid scope: everything for the empty root, nothing for
+    none."""
+    if "" in roots:
+        return true()
+    if not roots:
+        return false()
+    return or_(*(code_starts_with(column, root) for root in roots))
 
 
 def upper_bound(prefix: str) -> str | None:

@@ -7,6 +7,7 @@ from civicgrid.grid import models as grid_models
 from civicgrid.kpi import models as kpi_models
 from civicgrid.notify import models as notify_models
 from civicgrid.org import models as org_models
+from civicgrid.registry import models as registry_models
 from civicgrid.worktime import models as worktime_models
 
 metadata = Base.metadata
@@ -20,5 +21,6 @@ __all__ = [
     "metadata",
     "notify_models",
     "org_models",
+    "registry_models",
     "worktime_models",
 ]

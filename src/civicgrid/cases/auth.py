@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 
 from civicgrid.cases.models import Case, CaseAssignment
 from civicgrid.cases.workflow import RULES, Action, Relation
-from civicgrid.code_prefix import code_starts_with
+from civicgrid.code_prefix import code_in_subtrees
 from civicgrid.errors import PermissionDeniedError
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission
@@ -17,11 +17,7 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def _in_scope(actor: Actor, column: Any) -> ColumnElement[bool]:
-    if actor.grid_codes == ALL_GRIDS:
-        return true()
-    if not actor.grid_codes:
-        return false()
-    return or_(*(code_starts_with(column, root) for root in actor.grid_codes))
+    return code_in_subtrees(column, actor.grid_codes)
 
 
 def readable_condition(actor: Actor) -> ColumnElement[bool]:

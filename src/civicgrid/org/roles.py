@@ -56,13 +56,17 @@ class Permission(StrEnum):
     CASE_VIEW_CONTACT = "case.view_contact"  # see reporters' phone numbers unmasked
     CASE_CONFIGURE = "case.configure"  # case types, categories and limits, routing rules
     KPI_READ = "kpi.read"  # the dashboard, rankings and work reports of the actor's scope
+    REGISTRY_READ = "registry.read"  # the registry of the actor's grids: people, houses, units … (masked)
+    REGISTRY_WRITE = "registry.write"  # record and correct registry objects in the actor's grids
+    REGISTRY_REVEAL = "registry.reveal"  # see an ID number or phone in full, giving a reason (audited)
 
 
 _STAFF_READ = frozenset({Permission.GRID_READ, Permission.ORG_READ, Permission.CASE_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.LEADER: _STAFF_READ | {Permission.CASE_SUPERVISE, Permission.CASE_APPROVE, Permission.KPI_READ},
+    Role.LEADER: _STAFF_READ
+    | {Permission.CASE_SUPERVISE, Permission.CASE_APPROVE, Permission.KPI_READ, Permission.REGISTRY_READ},
     Role.DISPATCHER: _STAFF_READ
     | {
         Permission.CASE_INTAKE,
@@ -76,7 +80,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.DEPT_STAFF: _STAFF_READ | {Permission.CASE_HANDLE},
     Role.GRID_WORKER: _STAFF_READ
-    | {Permission.CASE_INTAKE, Permission.CASE_VERIFY, Permission.CASE_SELF_HANDLE, Permission.CASE_ESCALATE},
+    | {
+        Permission.CASE_INTAKE,
+        Permission.CASE_VERIFY,
+        Permission.CASE_SELF_HANDLE,
+        Permission.CASE_ESCALATE,
+        Permission.REGISTRY_READ,
+        Permission.REGISTRY_WRITE,  # she keeps her grids' registry current in the field, masked
+    },
     Role.HOTLINE_OPERATOR: _STAFF_READ | {Permission.CASE_INTAKE, Permission.CASE_RATE, Permission.CASE_VIEW_CONTACT},
     Role.RESIDENT: frozenset(
         {Permission.GRID_READ, Permission.CASE_INTAKE, Permission.CASE_READ, Permission.CASE_RATE}

@@ -1,0 +1,382 @@
+"""实有人口: recording, correcting and reading the people of the actor's grids.
+
+Every query goes through the actor's grid scope. ID numbers and phones are checked before they are stored, sealed
+at rest and shown masked; seeing one in full takes ``REGISTRY_REVEAL`` and a reason, and is an audited event. Every
+change — a field correction, a move-out — is a ``RegistryChange`` with the old and new values, written with the
+change, and a stale write (someone changed the record since it was read) is refused, not merged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from civicgrid import audit, timesource
+from civicgrid.cases.auth import mask_phone
+from civicgrid.cases.models import Placement
+from civicgrid.code_prefix import code_in_subtrees, code_starts_with
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
+from civicgrid.geo.coords import parse_crs
+from civicgrid.grid.index import grid_index, place_point
+from civicgrid.org.actor import Actor
+from civicgrid.org.roles import Permission
+from civicgrid.registry.identifiers import check_mobile, check_resident_id, mask_id_number
+from civicgrid.registry.models import Person, RegistryChange, Residence
+from civicgrid.registry.protect import Protector
+
+OBJECT_TYPE = "person"
+SEALED = ("id_number", "phone")  # kept sealed in the record and in its history
+TRACKED = ("name", "residence", "household_no", "tags", "address", "lon", "lat", "scope_code", "moved_out_at")
+EDITABLE = ("name", "residence", "household_no", "tags", "address", "scope_code", *SEALED)
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    name: str
+    id_number: str | None = None
+    phone: str | None = None
+    residence: Residence = Residence.RESIDENT
+    household_no: str | None = None
+    tags: tuple[str, ...] = ()
+    address: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: str | None = None
+    grid_code: str | None = None  # where to keep a record without coordinates (the grid worker's own grid)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """A person as the actor may see them: ID number and phone masked."""
+
+    id: int
+    name: str
+    id_number: str | None
+    phone: str | None
+    birth_date: dt.date | None
+    male: bool | None
+    residence: Residence
+    household_no: str | None
+    tags: tuple[str, ...]
+    address: str | None
+    scope_code: str
+    placement: Placement
+    moved_out: bool
+    version: int
+
+
+def register_person(session: Session, actor: Actor, data: PersonInput, protector: Protector) -> Person:
+    """A new person in the actor's grids; the same ID number registered twice is refused with the existing record."""
+    actor.require(Permission.REGISTRY_WRITE, "登记人口信息")
+    person = Person(name=_name(data.name), residence=data.residence.value, tags=_tags(data.tags))
+    person.household_no = (data.household_no or "").strip() or None
+    person.address = (data.address or "").strip() or None
+    _set_identifiers(session, person, data.id_number, data.phone, protector)
+    _place(session, actor, person, data)
+    session.add(person)
+    session.flush()
+    _record(session, actor, person, "create", {name: [None, value] for name, value in _tracked(person).items()})
+    return person
+
+
+def correct_person(
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int,
+    protector: Protector,
+    reason: str | None = None,
+) -> Person:
+    """Change some fields of a person (a grid worker's correction in the field). ``expected_version`` is the version
+    the actor read: if the record changed since, nothing is changed and a conflict is raised."""
+    actor.require(Permission.REGISTRY_WRITE, "修改人口信息")
+    person = _in_scope(session, actor, person_id)
+    _require_version(person, expected_version)
+    before = _tracked(person)
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidInputError(f"不能修改的字段：{'、'.join(unknown)}", code="unknown_field")
+    _apply(session, actor, person, changes, protector)
+    diff = {name: [before.get(name), value] for name, value in _tracked(person).items() if before.get(name) != value}
+    if not diff:
+        return person
+    person.updated_at = timesource.now()
+    session.flush()
+    _record(session, actor, person, "update", diff, reason)
+    return person
+
+
+def move_out(
+    session: Session, actor: Actor, person_id: int, *, expected_version: int, reason: str, at: dt.datetime | None = None
+) -> Person:
+    """The person left the grid (迁出): kept, with the date, and no longer counted as living there."""
+    actor.require(Permission.REGISTRY_WRITE, "办理迁出")
+    person = _in_scope(session, actor, person_id)
+    _require_version(person, expected_version)
+    if person.moved_out_at is not None:
+        raise ConflictError("该人员已迁出", code="already_moved_out")
+    moment = at or timesource.now()
+    person.moved_out_at = moment
+    person.updated_at = timesource.now()
+    session.flush()
+    _record(session, actor, person, "move_out", {"moved_out_at": [None, moment.isoformat()]}, _reason(reason))
+    return person
+
+
+def list_people(
+    session: Session,
+    actor: Actor,
+    *,
+    grid_code: str | None = None,
+    tag: str | None = None,
+    include_moved_out: bool = False,
+    limit: int = 200,
+) -> list[Person]:
+    actor.require(Permission.REGISTRY_READ, "查看人口信息")
+    stmt = select(Person).where(code_in_subtrees(Person.scope_code, actor.grid_codes), Person.merged_into_id.is_(None))
+    if grid_code:
+        stmt = stmt.where(code_starts_with(Person.scope_code, grid_code))
+    if not include_moved_out:
+        stmt = stmt.where(Person.moved_out_at.is_(None))
+    people = session.execute(stmt.order_by(Person.scope_code, Person.id)).scalars()
+    return [person for person in people if not tag or tag in (person.tags or [])][:limit]
+
+
+def get_person(session: Session, actor: Actor, person_id: int) -> Person:
+    actor.require(Permission.REGISTRY_READ, "查看人口信息")
+    return _in_scope(session, actor, person_id)
+
+
+def view(person: Person, protector: Protector) -> PersonView:
+    """What every reader sees: the identifiers masked (the ID number 1101**********002X, the phone 138****5678)."""
+    id_number, phone = _opened(person, protector)
+    return PersonView(
+        id=person.id,
+        name=person.name,
+        id_number=mask_id_number(id_number),
+        phone=mask_phone(phone),
+        birth_date=person.birth_date,
+        male=person.male,
+        residence=Residence(person.residence),
+        household_no=person.household_no,
+        tags=tuple(person.tags or ()),
+        address=person.address,
+        scope_code=person.scope_code,
+        placement=Placement(person.placement),
+        moved_out=person.moved_out_at is not None,
+        version=person.version,
+    )
+
+
+def reveal(session: Session, actor: Actor, person_id: int, *, reason: str, protector: Protector) -> dict[str, str]:
+    """The ID number and phone in full, for an actor with ``REGISTRY_REVEAL`` who says why; the audit log records
+    who, when, which record and the reason, in the same transaction."""
+    actor.require(Permission.REGISTRY_REVEAL, "查看完整身份证号码和电话")
+    person = get_person(session, actor, person_id)
+    why = _reason(reason)
+    id_number, phone = _opened(person, protector)
+    shown = {name: value for name, value in (("id_number", id_number), ("phone", phone)) if value}
+    audit.record(session, actor, "registry.reveal", OBJECT_TYPE, person.id, {"reason": why, "fields": sorted(shown)})
+    return shown
+
+
+def as_of(session: Session, actor: Actor, person_id: int, moment: dt.datetime) -> dict[str, Any] | None:
+    """The tracked fields as they stood at ``moment`` (None: not yet registered then), replayed from the history."""
+    person = get_person(session, actor, person_id)
+    changes = session.execute(
+        select(RegistryChange)
+        .where(
+            RegistryChange.object_type == OBJECT_TYPE,
+            RegistryChange.object_id == person.id,
+            RegistryChange.at <= moment,
+        )
+        .order_by(RegistryChange.seq)
+    ).scalars()
+    state: dict[str, Any] | None = None
+    for change in changes:
+        state = state or {}
+        state.update({name: new for name, (_, new) in change.fields.items() if name not in SEALED})
+    return state
+
+
+def history(session: Session, actor: Actor, person_id: int) -> list[RegistryChange]:
+    person = get_person(session, actor, person_id)
+    return list(
+        session.execute(
+            select(RegistryChange)
+            .where(RegistryChange.object_type == OBJECT_TYPE, RegistryChange.object_id == person.id)
+            .order_by(RegistryChange.seq)
+        ).scalars()
+    )
+
+
+# --- the parts --------------------------------------------------------------------------------------------------
+
+
+def _name(value: str) -> str:
+    name = (value or "").strip()
+    if not name:
+        raise InvalidInputError("请填写姓名", code="name_required")
+    if len(name) > 100:
+        raise InvalidInputError("姓名过长（最多100字）", code="name_too_long")
+    return name
+
+
+def _tags(values: Sequence[str]) -> list[str]:
+    return sorted({value.strip() for value in values if value and value.strip()})
+
+
+def _reason(value: str | None) -> str:
+    reason = (value or "").strip()
+    if len(reason) < 2:
+        raise InvalidInputError("请说明原因", code="reason_required")
+    return reason[:500]
+
+
+def _set_identifiers(
+    session: Session, person: Person, id_number: str | None, phone: str | None, protector: Protector
+) -> None:
+    if id_number is not None and id_number.strip():
+        checked = check_resident_id(id_number)
+        index = protector.blind_index(checked.number, "person.id_number")
+        _refuse_duplicate(session, person, index)
+        person.id_number_sealed = protector.seal(checked.number, "person.id_number")
+        person.id_number_index = index
+        person.birth_date, person.male = checked.birth_date, checked.male
+    if phone is not None and phone.strip():
+        number = check_mobile(phone)
+        person.phone_sealed = protector.seal(number, "person.phone")
+        person.phone_index = protector.blind_index(number, "person.phone")
+
+
+def _refuse_duplicate(session: Session, person: Person, index: str) -> None:
+    existing = session.execute(
+        select(Person.id, Person.scope_code).where(Person.id_number_index == index, Person.id != (person.id or 0))
+    ).first()
+    if existing is not None:
+        raise ConflictError(
+            f"该身份证号码已登记（人员编号{existing.id}），请修改已有记录或合并",
+            code="duplicate_person",
+            detail={"person_id": existing.id},
+        )
+
+
+def _place(session: Session, actor: Actor, person: Person, data: PersonInput) -> None:
+    if data.lon is not None and data.lat is not None:
+        found = place_point(session, data.lon, data.lat, parse_crs(data.crs))
+        person.lon, person.lat = found.lon, found.lat
+        if found.node is not None:
+            actor.require_grid(found.node.code, "在该网格登记人口")
+            person.placement, person.grid_node_id = Placement.LOCATED.value, found.node.id
+            person.scope_code = found.node.code
+            return
+        person.placement = Placement.OUTSIDE.value  # kept and flagged, looked after where the actor works
+    else:
+        person.placement = Placement.NO_LOCATION.value
+    code = data.grid_code or _home_grid(actor)
+    actor.require_grid(code, "在该网格登记人口")
+    node_id = grid_index(session).ids_by_code.get(code)
+    if node_id is None:
+        raise NotFoundError(f"找不到网格“{code}”", code="grid_not_found")
+    if data.grid_code and person.placement == Placement.NO_LOCATION.value:
+        person.placement = Placement.MANUAL.value
+    person.grid_node_id, person.scope_code = node_id, code
+
+
+def _home_grid(actor: Actor) -> str:
+    roots = [code for code in actor.grid_codes if code]
+    if len(roots) != 1:
+        raise InvalidInputError("请选择登记的网格", code="grid_required")
+    return roots[0]
+
+
+def _apply(session: Session, actor: Actor, person: Person, changes: Mapping[str, Any], protector: Protector) -> None:
+    for name, value in changes.items():
+        if name in SEALED:
+            _set_identifiers(
+                session,
+                person,
+                value if name == "id_number" else None,
+                value if name == "phone" else None,
+                protector,
+            )
+        elif name == "name":
+            person.name = _name(value)
+        elif name == "residence":
+            person.residence = Residence(value).value
+        elif name == "tags":
+            person.tags = _tags(value)
+        elif name == "scope_code":
+            actor.require_grid(value, "把人员移到该网格")
+            person.scope_code, person.placement = value, Placement.MANUAL.value
+            person.grid_node_id = grid_index(session).ids_by_code.get(value)
+        else:
+            setattr(person, name, value)
+
+
+def _tracked(person: Person) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(person, name) for name in TRACKED}
+    values["tags"] = list(person.tags or [])
+    if person.moved_out_at is not None:
+        values["moved_out_at"] = person.moved_out_at.isoformat()
+    values["id_number"] = person.id_number_sealed
+    values["phone"] = person.phone_sealed
+    return values
+
+
+def _record(
+    session: Session,
+    actor: Actor,
+    person: Person,
+    action: str,
+    fields: dict[str, list[Any]],
+    reason: str | None = None,
+) -> None:
+    last = session.execute(
+        select(func.max(RegistryChange.seq)).where(
+            RegistryChange.object_type == OBJECT_TYPE, RegistryChange.object_id == person.id
+        )
+    ).scalar()
+    session.add(
+        RegistryChange(
+            object_type=OBJECT_TYPE,
+            object_id=person.id,
+            seq=(last or 0) + 1,
+            at=timesource.now(),
+            actor_user_id=actor.user_id,
+            actor_label=actor.label,
+            action=action,
+            reason=reason,
+            fields=fields,
+        )
+    )
+    session.flush()
+
+
+def _in_scope(session: Session, actor: Actor, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None or not actor.covers_grid(person.scope_code):
+        raise NotFoundError(f"找不到人员{person_id}，或不在管辖范围内", code="person_not_found")
+    return person
+
+
+def _require_version(person: Person, expected: int) -> None:
+    if person.version != expected:
+        raise ConflictError(
+            f"该记录已被他人修改（当前第{person.version}版，您看到的是第{expected}版），请刷新后再改",
+            code="stale_version",
+            detail={"current_version": person.version},
+        )
+
+
+def _opened(person: Person, protector: Protector) -> tuple[str | None, str | None]:
+    id_number = protector.open(person.id_number_sealed, "person.id_number") if person.id_number_sealed else None
+    phone = protector.open(person.phone_sealed, "person.phone") if person.phone_sealed else None
+    return id_number, phone

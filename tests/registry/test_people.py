@@ -1,0 +1,182 @@
+"""实有人口 through the service, on both backends: a grid worker records people in her grid with checked, sealed and
+masked identifiers; duplicates, bad numbers, other people's grids and stale corrections are refused; a full view
+needs the permission and a reason and is audited; the history answers what a record looked like on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select, text
+from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, OTHER_UNIT, STREET, UNIT, District, beijing
+
+from civicgrid import timesource
+from civicgrid.audit import AuditEntry
+from civicgrid.cases.models import Placement
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.geo.coords import wgs84_to_gcj02
+from civicgrid.org.actor import Actor
+from civicgrid.org.roles import Role
+from civicgrid.org.service import actor_for, create_user
+from civicgrid.registry import people
+from civicgrid.registry.models import Person, Residence
+from civicgrid.registry.protect import Protector
+
+ID_NUMBER = "11010519491231002X"
+PHONE = "13812345678"
+PROTECTOR = Protector(b"t" * 32)
+
+
+def at_home(**overrides: object) -> people.PersonInput:
+    lon, lat = wgs84_to_gcj02(*IN_UNIT)
+    fields: dict[str, object] = {
+        "name": "王秀兰",
+        "id_number": ID_NUMBER,
+        "phone": PHONE,
+        "residence": Residence.HOUSEHOLD,
+        "tags": ("独居老人", " 低保 "),
+        "address": "泰和路12号2单元301",
+        "lon": lon,
+        "lat": lat,
+        "crs": "gcj02",
+    }
+    fields.update(overrides)
+    return people.PersonInput(**fields)  # type: ignore[arg-type]
+
+
+def registered(d: District, **overrides: object) -> Person:
+    return people.register_person(d.session, d.grid_worker, at_home(**overrides), PROTECTOR)
+
+
+@pytest.fixture
+def street_admin(district: District) -> Actor:
+    user = create_user(
+        district.session,
+        district.system,
+        username="street-admin",
+        display_name="街道管理员",
+        roles=[Role.ADMIN],
+        password=None,
+        grid_codes=[STREET],
+    )
+    return actor_for(district.session, user)
+
+
+def test_a_grid_worker_records_a_person_with_sealed_masked_identifiers(district: District) -> None:
+    d = district
+    person = registered(d)
+    assert person.placement == Placement.LOCATED.value and person.scope_code == UNIT
+    assert person.birth_date == dt.date(1949, 12, 31) and person.male is False  # read from the ID number
+    stored = d.session.execute(text("SELECT * FROM registry_person WHERE id = :id"), {"id": person.id}).one()
+    assert ID_NUMBER not in str(stored) and PHONE not in str(stored)  # sealed at rest
+    shown = people.view(person, PROTECTOR)
+    assert (shown.id_number, shown.phone) == ("1101**********002X", "138****5678")
+    assert shown.tags == ("低保", "独居老人") and shown.residence is Residence.HOUSEHOLD
+    (created,) = people.history(d.session, d.grid_worker, person.id)
+    assert created.action == "create" and created.fields["name"] == [None, "王秀兰"]
+    assert ID_NUMBER not in str(created.fields)  # the history keeps it sealed too
+
+
+def test_the_same_id_number_is_not_registered_twice(district: District) -> None:
+    first = registered(district)
+    with pytest.raises(ConflictError) as refused:
+        registered(district, name="王秀兰（重复）", id_number=" 110105 19491231 002x ")
+    assert refused.value.code == "duplicate_person" and refused.value.detail == {"person_id": first.id}
+
+
+def test_a_wrong_id_number_or_phone_is_refused_and_nothing_is_stored(district: District) -> None:
+    d = district
+    for overrides, code in (
+        ({"id_number": "110105194912310021"}, "id_number_checksum"),
+        ({"phone": "2381234567"}, "mobile_format"),
+        ({"name": "  "}, "name_required"),
+    ):
+        with pytest.raises(InvalidInputError) as refused:
+            registered(d, **overrides)
+        assert refused.value.code == code
+    assert d.session.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def test_a_point_outside_every_grid_is_kept_and_flagged(district: District) -> None:
+    lon, lat = wgs84_to_gcj02(121.9, 37.9)  # at sea
+    person = registered(district, lon=lon, lat=lat)
+    assert person.placement == Placement.OUTSIDE.value and person.scope_code == UNIT  # looked after by her grid
+
+
+def test_people_stay_within_the_actors_grids(district: District) -> None:
+    d = district
+    mine = registered(d)
+    with pytest.raises(PermissionDeniedError):  # not her grid
+        registered(d, id_number=None, lon=None, lat=None, grid_code=OTHER_UNIT)
+    lon, lat = wgs84_to_gcj02(*IN_OTHER_STREET)
+    elsewhere = people.register_person(d.session, d.system, at_home(id_number=None, lon=lon, lat=lat), PROTECTOR)
+    with pytest.raises(NotFoundError):
+        people.get_person(d.session, d.grid_worker, elsewhere.id)
+    assert [p.id for p in people.list_people(d.session, d.grid_worker)] == [mine.id]
+    assert {p.id for p in people.list_people(d.session, d.leader)} == {mine.id}  # 海川街道's leader
+    with pytest.raises(PermissionDeniedError):
+        people.list_people(d.session, d.hotline)  # no registry permission
+
+
+def test_a_correction_is_versioned_and_a_stale_one_refused(district: District) -> None:
+    d = district
+    with timesource.pinned(beijing(2026, 3, 1, 9)):
+        person = registered(d)
+    read_version = person.version
+    with timesource.pinned(beijing(2026, 6, 1, 9)):
+        people.correct_person(
+            d.session,
+            d.grid_worker,
+            person.id,
+            {"name": "王秀英", "tags": ["独居老人"], "phone": "13900001111"},
+            expected_version=read_version,
+            protector=PROTECTOR,
+            reason="入户核实",
+        )
+    with pytest.raises(ConflictError) as stale:  # a second correction made from the same old read
+        people.correct_person(
+            d.session, d.grid_worker, person.id, {"name": "王秀"}, expected_version=read_version, protector=PROTECTOR
+        )
+    assert stale.value.code == "stale_version" and person.name == "王秀英"
+    change = people.history(d.session, d.grid_worker, person.id)[-1]
+    assert change.fields["name"] == ["王秀兰", "王秀英"] and change.fields["tags"] == [
+        ["低保", "独居老人"],
+        ["独居老人"],
+    ]
+    assert change.reason == "入户核实" and "phone" in change.fields and "13900001111" not in str(change.fields)
+    assert people.view(person, PROTECTOR).phone == "139****1111"
+
+    def name_on(day: dt.datetime) -> object:
+        state = people.as_of(d.session, d.grid_worker, person.id, day)
+        return None if state is None else state["name"]
+
+    assert name_on(beijing(2026, 2, 1)) is None  # not registered yet
+    assert name_on(beijing(2026, 4, 1)) == "王秀兰"
+    assert name_on(beijing(2026, 7, 1)) == "王秀英"
+
+
+def test_a_full_view_needs_the_permission_and_a_reason_and_is_audited(district: District, street_admin: Actor) -> None:
+    d = district
+    person = registered(d)
+    for actor in (d.grid_worker, d.leader):
+        with pytest.raises(PermissionDeniedError):
+            people.reveal(d.session, actor, person.id, reason="核实身份", protector=PROTECTOR)
+    with pytest.raises(InvalidInputError) as no_reason:
+        people.reveal(d.session, street_admin, person.id, reason=" ", protector=PROTECTOR)
+    assert no_reason.value.code == "reason_required"
+    shown = people.reveal(d.session, street_admin, person.id, reason="低保复核需核对身份", protector=PROTECTOR)
+    assert shown == {"id_number": ID_NUMBER, "phone": PHONE}
+    (entry,) = d.session.execute(select(AuditEntry).where(AuditEntry.action == "registry.reveal")).scalars()
+    assert entry.actor_label == street_admin.label and entry.object_key == str(person.id)
+    assert entry.detail == {"reason": "低保复核需核对身份", "fields": ["id_number", "phone"]}
+
+
+def test_moving_out_keeps_the_record_out_of_the_current_list(district: District) -> None:
+    d = district
+    person = registered(d)
+    people.move_out(d.session, d.grid_worker, person.id, expected_version=person.version, reason="迁往外市")
+    assert people.list_people(d.session, d.grid_worker) == []
+    assert people.list_people(d.session, d.grid_worker, include_moved_out=True) == [person]
+    with pytest.raises(ConflictError):
+        people.move_out(d.session, d.grid_worker, person.id, expected_version=person.version, reason="再次迁出")
+    assert people.history(d.session, d.grid_worker, person.id)[-1].action == "move_out"
