@@ -330,3 +330,22 @@ def test_bulk_imports_of_hotline_calls_and_of_a_taxonomy_and_routing_rules(migra
     placed = run(migrated, "case", "act", unplaced, "place", "--grid", "370215002")
     assert placed.exit_code == 0, placed.output
     assert "潮海街道" in run(migrated, "case", "show", unplaced).output
+
+
+def test_people_are_imported_from_the_template_with_bad_rows_reported(migrated: CliRunner, tmp_path: Path) -> None:
+    template = tmp_path / "模板.xlsx"
+    assert run(migrated, "registry", "people", "template", str(template)).exit_code == 0
+    assert template.read_bytes().startswith(b"PK")
+    table = tmp_path / "grid.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    people = tmp_path / "人口.csv"
+    people.write_text(
+        "姓名,身份证号码,居住类型,网格代码\n王秀兰,11010519491231002X,户籍,370215002\n李四,110105194912310021,常住,370215002\n",
+        encoding="utf-8",
+    )
+    refused = run(migrated, "registry", "people", "import", str(people))
+    assert refused.exit_code == 1 and "拒绝1" in refused.output and "第3行" in refused.output
+    assert "id_number_checksum" in refused.output and "未写入任何数据" in refused.output
+    kept = run(migrated, "registry", "people", "import", str(people), "--keep-good")
+    assert "新增1" in kept.output and "已写入" in kept.output

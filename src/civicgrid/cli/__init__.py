@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from civicgrid import migrate
-from civicgrid.cli import cases, grid, ops, org, report
+from civicgrid.cli import cases, grid, ops, org, registry, report
 from civicgrid.cli.common import console, engine, handle_errors, unit_of_work
 from civicgrid.errors import ConflictError
 from civicgrid.settings import get_settings
@@ -31,6 +31,7 @@ app.add_typer(ops.notify_app, name="notify")
 app.add_typer(ops.calendar_app, name="calendar")
 app.command("report")(report.report_command)
 app.add_typer(report.kpi_app, name="kpi")
+app.add_typer(registry.app, name="registry")
 
 
 @db_app.command("upgrade")

@@ -11,7 +11,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from civicgrid.cases import queries
 from civicgrid.cases.actions import ActionInput, perform
@@ -28,6 +27,8 @@ from civicgrid.cases.views import case_view, event_view
 from civicgrid.cases.workflow import Action
 from civicgrid.cli.common import (
     EXIT_REJECTED,
+    AsUser,
+    acting_as,
     console,
     handle_errors,
     migrated_engine,
@@ -37,9 +38,7 @@ from civicgrid.cli.common import (
 )
 from civicgrid.db import make_session_factory
 from civicgrid.kpi.rollup import refresh
-from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
-from civicgrid.org.service import actor_for, get_user
 from civicgrid.settings import get_settings
 
 app = typer.Typer(help="案件：受理、办理、查询、导入", no_args_is_help=True)
@@ -47,12 +46,6 @@ categories_app = typer.Typer(help="案件类别（大类/小类）与时限", no
 rules_app = typer.Typer(help="派遣规则（类别 + 网格 + 关键词 → 主办/协办部门）", no_args_is_help=True)
 app.add_typer(categories_app, name="categories")
 app.add_typer(rules_app, name="rules")
-
-AsUser = Annotated[str | None, typer.Option("--as", help="以该用户身份操作（默认：命令行管理员）")]
-
-
-def _actor(session: Session, username: str | None) -> Actor:
-    return actor_for(session, get_user(session, username)) if username else operator()
 
 
 @app.command("defaults")
@@ -84,7 +77,7 @@ def intake_command(
 ) -> None:
     """受理一件案件。同一渠道同一来源编号重复提交不会生成第二件。"""
     with unit_of_work() as session:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         result = intake(
             session,
             actor,
@@ -132,7 +125,7 @@ def act(
 ) -> None:
     """对案件执行一个办理动作。"""
     with unit_of_work() as session:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         params = ActionInput(
             note=note,
             expected_version=expected_version,
@@ -159,7 +152,7 @@ def act(
 def show(number: str, as_user: AsUser = None) -> None:
     """显示案件与全过程记录。"""
     with unit_of_work(write=False) as session:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         view = case_view(session, actor, queries.get_case(session, actor, number))
         events = [event_view(e) for e in queries.history(session, actor, number)]
     path = " › ".join(ref.name for ref in view.grid_path) or view.placement_label
@@ -191,7 +184,7 @@ def list_command(
 ) -> None:
     """列出案件（按权限范围）。"""
     with unit_of_work(write=False) as session:
-        actor = _actor(session, as_user)
+        actor = acting_as(session, as_user)
         cases, total = queries.list_cases(
             session, actor, queries.CaseFilter(overdue=True if overdue else None), limit=limit
         )
@@ -224,7 +217,7 @@ def import_command(
 
         result = import_hotline_file(
             make_session_factory(db, write=True),
-            lambda session: _actor(session, as_user),
+            lambda session: acting_as(session, as_user),
             file,
             channel=channel,
             mapping=column_mapping,

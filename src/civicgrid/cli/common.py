@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -25,6 +25,7 @@ from civicgrid.errors import (
 )
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
+from civicgrid.org.service import actor_for, get_user
 from civicgrid.settings import get_settings
 
 console = Console()
@@ -93,6 +94,14 @@ def unit_of_work(*, write: bool = True) -> Iterator[Session]:
 
 def operator() -> Actor:
     return Actor.system()
+
+
+AsUser = Annotated[str | None, typer.Option("--as", help="以该用户身份操作（默认：命令行管理员）")]
+
+
+def acting_as(session: Session, username: str | None) -> Actor:
+    """The named user's actor (their roles and scope), or the command-line administrator."""
+    return actor_for(session, get_user(session, username)) if username else operator()
 
 
 def print_report(report: ImportReport) -> None:

@@ -1,0 +1,106 @@
+"""Importing 实有人口 from the template: a real .xlsx written from the downloaded template, with broken rows — each
+reported with its row number and reason; nothing written unless asked to keep the good rows, which then go in."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from tests.cases.conftest import IN_UNIT, OTHER_UNIT, UNIT, District
+from tests.registry.test_people import ID_NUMBER, PROTECTOR
+
+from civicgrid.geo.coords import wgs84_to_gcj02
+from civicgrid.registry import people
+from civicgrid.registry.models import Person, Residence
+from civicgrid.registry.people_import import COLUMNS, import_people, people_template
+from civicgrid.tables import read_table_bytes
+
+SECOND_ID = "370285199001011238"
+
+
+def workbook(rows: list[list[Any]]) -> bytes:
+    """The downloaded template with its example row replaced by ``rows``."""
+    book = load_workbook(io.BytesIO(people_template()))
+    sheet = book.active
+    assert sheet is not None
+    for row_number, row in enumerate(rows, start=2):  # over the example row; the text formats go down to row 2000
+        for column_number, value in enumerate(row, start=1):
+            sheet.cell(row=row_number, column=column_number, value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def rows() -> list[list[Any]]:
+    lon, lat = wgs84_to_gcj02(*IN_UNIT)
+    blank = [""] * 4
+    return [
+        [
+            "王秀兰",
+            ID_NUMBER,
+            "13812345678",
+            "户籍",
+            "HC-0001",
+            "独居老人、低保",
+            "泰和路12号",
+            lon,
+            lat,
+            "gcj02",
+            "",
+        ],  # 2
+        ["李四", "110105194912310021", "", "常住", "", "", "", *blank],  # 3: check character
+        ["王秀兰（又一次）", ID_NUMBER.lower(), "", "户籍", "", "", "", *blank],  # 4: same as row 2
+        ["赵敏", "", "13900001111", "流动", "", "孕产妇", "泰和路14号", "", "", "", UNIT],  # 5
+        ["钱七", "", "", "常住", "", "", "", "", "", "", OTHER_UNIT],  # 6: not her grid
+        ["孙八", "", "", "常住", "", "", "", lon, "", "", ""],  # 7: longitude without latitude
+        ["周九", "", "", "外来", "", "", "", "", "", "", UNIT],  # 8: unknown residence
+        ["吴十", SECOND_ID, "", "", "", "", "", "", "", "", int(UNIT)],  # 9: a grid code typed as a number
+        ["郑十一", int(SECOND_ID), "", "", "", "", "", "", "", "", UNIT],  # 10: an ID number Excel made a number
+    ]
+
+
+def imported(d: District, *, keep_good: bool) -> Any:
+    table = read_table_bytes(Path("人口.xlsx"), workbook(rows()))
+    return import_people(d.session, d.grid_worker, table, PROTECTOR, source="人口.xlsx", keep_good=keep_good)
+
+
+def test_broken_rows_are_reported_by_number_and_nothing_goes_in(district: District) -> None:
+    report = imported(district, keep_good=False)
+    assert not report.applied and report.total == 9
+    assert [(item.index, item.code) for item in report.rejected] == [
+        (3, "id_number_checksum"),
+        (4, "duplicate_row"),
+        (6, "out_of_scope"),
+        (7, "incomplete_coordinates"),
+        (8, "unknown_residence"),
+        (10, "id_number_as_number"),
+    ]
+    assert "第2行" in report.rejected[1].reason and "未写入任何数据" in report.summary()
+    assert district.session.execute(select(func.count()).select_from(Person)).scalar_one() == 0
+
+
+def test_with_keep_good_the_good_rows_go_in_with_everything_a_form_gives(district: District) -> None:
+    d = district
+    report = imported(d, keep_good=True)
+    assert report.applied and len(report.created) == 3 and len(report.rejected) == 6
+    found = {person.name: person for person in people.list_people(d.session, d.grid_worker)}
+    assert set(found) == {"王秀兰", "赵敏", "吴十"}
+    shown = people.view(found["王秀兰"], PROTECTOR)
+    assert shown.id_number == "1101**********002X" and shown.tags == ("低保", "独居老人")
+    assert found["赵敏"].placement == "manual" and found["赵敏"].residence == Residence.FLOATING.value
+    assert people.view(found["吴十"], PROTECTOR).id_number == "3702**********1238"
+    again = imported(d, keep_good=True)  # the same file again: everyone with an ID number is already there
+    assert {item.code for item in again.rejected if item.index in (2, 9)} == {"duplicate_person"}
+
+
+def test_the_template_has_headers_an_example_and_drop_down_lists() -> None:
+    book = load_workbook(io.BytesIO(people_template()))
+    sheet = book.active
+    assert sheet is not None
+    assert [cell.value for cell in sheet[1]] == [column.header for column in COLUMNS]
+    assert sheet["B2"].value == ID_NUMBER and sheet["B3"].number_format == "@"  # ID numbers stay text
+    lists = {str(validation.sqref): validation.formula1 for validation in sheet.data_validations.dataValidation}
+    assert lists["D2:D2000"] == '"户籍,常住,流动"' and lists["J2:J2000"] == '"gcj02,wgs84"'
