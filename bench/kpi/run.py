@@ -1,6 +1,7 @@
 """Time to compute the full KPI dashboard for a district-year of 250,000 and of 5,000,000 cases, on SQLite and
-PostgreSQL, with pandas and DuckDB computing the same numbers from the same data in the same run — and checked
-equal to civicgrid's, group by group.
+PostgreSQL, served by the KPI roll-up and (in the same run) from the cases alone, with pandas and DuckDB computing
+the same numbers from the same data — checked equal to civicgrid's, group by group — and what the roll-up itself
+costs: the migration that adds it, building it from scratch, rebuilding one month.
 
 Run from the repository root (see bench/kpi/README.md):
 
@@ -22,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,19 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import sqlalchemy
-from sqlalchemy import Engine, event, func, make_url, select, text
+from sqlalchemy import Engine, event, func, make_url, select, text, update
 from sqlalchemy.orm import Session
 
 from civicgrid import migrate, timesource
-from civicgrid.cases.models import AssignmentRole, Case, CaseAssignment
 from civicgrid.db import make_engine, make_session_factory, transaction
 from civicgrid.demo.district import DISTRICT_CODE, build_demo
 from civicgrid.demo.history import HistoryOptions, generate_history
+from civicgrid.kpi import rollup
 from civicgrid.kpi.dashboard import Dashboard, build_dashboard
-from civicgrid.kpi.metrics import Counts, counter_columns
+from civicgrid.kpi.metrics import Counts
+from civicgrid.kpi.models import CELL_TABLES, KpiRollupMonth
 from civicgrid.kpi.periods import Period, parse_period
 from civicgrid.kpi.service import Group, KpiQuery
-from civicgrid.kpi.sql import beijing_month
 from civicgrid.org.service import actor_for, get_user
 from civicgrid.settings import Settings
 
@@ -284,11 +285,22 @@ def describe(engine: Engine) -> dict[str, Any]:
         if engine.dialect.name == "sqlite":
             pages = connection.exec_driver_sql("PRAGMA page_count").scalar_one()
             size = connection.exec_driver_sql("PRAGMA page_size").scalar_one()
+            free = connection.exec_driver_sql("PRAGMA freelist_count").scalar_one()
             info["database_mib"] = round(pages * size / 2**20)
+            info["free_mib"] = round(free * size / 2**20)  # pages left by dropped indexes, reused first
             info["sqlite"] = sqlite3.sqlite_version
         else:
             info["database_mib"] = round(
                 connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one() / 2**20
+            )
+            info["schema_mib"] = round(
+                connection.execute(
+                    text(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relkind = 'r' "
+                        "AND c.relnamespace = current_schema()::regnamespace"
+                    )
+                ).scalar_one()
+                / 2**20
             )
             info["case_table_mib"] = round(
                 connection.execute(text("SELECT pg_total_relation_size('\"case\"')")).scalar_one() / 2**20
@@ -361,7 +373,9 @@ def time_dashboard(
     assert board is not None
     received = board.comparison.current.figures.counts.received
     scope = f"{board.scope_name} ({board.scope_code})"
-    timing = Timing(data.backend, data.size, f"civicgrid build_dashboard, {username}", runs, f"{scope}: {received:,}")
+    source = "roll-up cells read" if read_cells(trace) else "no roll-up cells read"
+    what = f"civicgrid build_dashboard, {username}"
+    timing = Timing(data.backend, data.size, what, runs, f"{scope}: {received:,}; {source}")
     slowest = sorted(trace, key=lambda item: -item[1])
     sql = [{"seconds": round(seconds, 4), "statement": " ".join(statement.split())} for statement, seconds in slowest]
     return timing, board, sql
@@ -775,6 +789,103 @@ def timed(function: Callable[[], Any], repeats: int) -> tuple[list[float], Any]:
     return runs, result
 
 
+# ----------------------------------------------------------------------------------------------- the roll-up
+
+
+def read_cells(trace: list[tuple[str, float]]) -> bool:
+    names = [table.name for table in CELL_TABLES]
+    return any(name in statement for statement, _ in trace for name in names)
+
+
+def build_rollup(engine: Engine, data: Dataset) -> dict[str, Any]:
+    """What the roll-up costs on the kept data: ``migrate.upgrade`` to head — from 0005 that is migration 0006,
+    which seeds kpi_rollup_month with one scan of the cases, builds two indexes and adds the triggers (nothing
+    when the data were generated at head) — then building every month
+    from scratch in one write transaction (``refresh(rebuild_all=True)``: the same as the first ``refresh`` after
+    the migration, and the same again on a rerun), then rebuilding the last whole month alone, as the
+    scheduler's tick does after a change to one of its cases. PostgreSQL's new tables are ANALYZEd afterwards,
+    as autovacuum would within a minute."""
+    found: dict[str, Any] = {"revision_before": migrate.current_revision(engine)}
+    before = describe(engine)["database_mib" if engine.dialect.name == "sqlite" else "schema_mib"]
+    started = time.perf_counter()
+    migrate.upgrade(engine)
+    found["migrate_s"] = round(time.perf_counter() - started, 3)
+    factory = make_session_factory(engine, write=True)
+    started = time.perf_counter()
+    with transaction(factory) as session:
+        built = rollup.refresh(session, rebuild_all=True)
+    found["full_build_s"] = round(time.perf_counter() - started, 3)
+    found["full_build_months"] = built.months
+    found["full_build_cells"] = built.cells
+    month = last_whole_month(data)
+    with transaction(factory) as session:
+        seen = session.execute(select(KpiRollupMonth.changes).where(KpiRollupMonth.month == month)).scalar_one()
+        started = time.perf_counter()
+        cells = rollup.build_month(session, month, seen)
+    found["one_month"] = {"month": month, "seconds": round(time.perf_counter() - started, 3), "cells": cells}
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for name in ("kpi_rollup_month", *(table.name for table in CELL_TABLES)):
+                connection.execute(text(f"ANALYZE {name}"))
+    with engine.connect() as connection:
+        found["cells"] = {}
+        for table in CELL_TABLES:
+            length = table.c.code_length
+            counted = select(length, func.count()).group_by(length).order_by(length)
+            found["cells"][table.name] = dict(connection.execute(counted).all())
+    after = describe(engine)["database_mib" if engine.dialect.name == "sqlite" else "schema_mib"]
+    found["size_mib"] = {"before": before, "after": after, "rollup_tables": rollup_mib(engine)}
+    with make_session_factory(engine)() as session:
+        found["months_behind"] = rollup.behind_count(session)
+    return found
+
+
+def rollup_mib(engine: Engine) -> float:
+    """The roll-up's three tables with their indexes (dbstat on SQLite)."""
+    names = ["kpi_rollup_month", *(table.name for table in CELL_TABLES)]
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            size = connection.execute(
+                text(
+                    "SELECT sum(pgsize) FROM dbstat "
+                    "WHERE name IN (SELECT name FROM sqlite_master WHERE tbl_name IN :names)"
+                ).bindparams(sqlalchemy.bindparam("names", expanding=True)),
+                {"names": names},
+            ).scalar_one()
+        else:
+            size = sum(
+                connection.execute(text("SELECT pg_total_relation_size(:name)"), {"name": name}).scalar_one()
+                for name in names
+            )
+    return round((size or 0) / 2**20, 1)
+
+
+def last_whole_month(data: Dataset) -> str:
+    """'2026-10' for data up to 2026-11-24: the month the scheduler would rebuild after a late change."""
+    end = data.last + dt.timedelta(days=1)
+    last = end - dt.timedelta(days=1) if end.day == 1 else end.replace(day=1) - dt.timedelta(days=1)
+    return f"{last:%Y-%m}"
+
+
+@contextmanager
+def rollup_unused(engine: Engine) -> Iterator[dict[str, Any]]:
+    """Every month marked not built (``built_changes = NULL``), so the dashboard reads the cases alone; then
+    ``refresh`` builds them all again (timed: the roll-up from scratch a second time) and the roll-up is current."""
+    factory = make_session_factory(engine, write=True)
+    with transaction(factory) as session:
+        session.execute(update(KpiRollupMonth).values(built_changes=None))
+    restored: dict[str, Any] = {}
+    try:
+        yield restored
+    finally:
+        started = time.perf_counter()
+        with transaction(factory) as session:
+            built = rollup.refresh(session)
+        restored.update(seconds=round(time.perf_counter() - started, 3), months=len(built.months), cells=built.cells)
+        with make_session_factory(engine)() as session:
+            restored["months_behind"] = rollup.behind_count(session)
+
+
 # ----------------------------------------------------------------------------------------------- one dataset
 
 
@@ -782,6 +893,13 @@ def run_dataset(data: Dataset, args: argparse.Namespace, rows: list[Timing]) -> 
     engine = make_engine(data.url)
     report: dict[str, Any] = {"backend": data.backend, "cases": data.size, "generation": data.generation}
     try:
+        say(f"  roll-up: migrating from {migrate.current_revision(engine)} and building it …")
+        report["rollup"] = built = build_rollup(engine, data)
+        say(
+            f"  roll-up: migrate {built['migrate_s']} s, full build {built['full_build_s']} s "
+            f"({len(built['full_build_months'])} months, {built['full_build_cells']:,} cells), one month "
+            f"{built['one_month']}, size {built['size_mib']} MiB, months behind {built['months_behind']}"
+        )
         report["database"] = describe(engine)
         say(f"  database: {report['database']}")
         repeats = args.repeats if data.size <= 1_000_000 else args.repeats_large
@@ -802,6 +920,15 @@ def run_dataset(data: Dataset, args: argparse.Namespace, rows: list[Timing]) -> 
         rows.append(street)
         say(f"  {street.what}: median {street.median:.3f} s, equal to the leader's {street.equal}")
         ours = dashboard_numbers(board)
+        with rollup_unused(engine) as restored:
+            scan, scan_board, scan_sql = time_dashboard(engine, data, "admin", DISTRICT_CODE, repeats)
+        scan.what = "civicgrid build_dashboard, admin, from the cases (roll-up not used)"
+        scan.equal = dashboard_numbers(scan_board) == ours
+        scan.note += "; equal: the same numbers as from the roll-up"
+        rows.append(scan)
+        report["sql_admin_from_cases"] = scan_sql
+        report["rollup"]["rebuilt_after_from_cases"] = restored
+        say(f"  {scan.what}: median {scan.median:.3f} s, equal to the roll-up's {scan.equal}; rebuilt {restored}")
         report["headline"] = dict(zip(COUNTS, ours["current"]["all"], strict=False))
         report["bare_sql_admin"] = replay(engine, data, DISTRICT_CODE)
         if args.profile:
@@ -824,8 +951,6 @@ def run_dataset(data: Dataset, args: argparse.Namespace, rows: list[Timing]) -> 
         report["duckdb_differences"] = wrong[:20]
         say(f"  DuckDB: compute median {statistics.median(runs):.3f} s, equal {not wrong}")
         connection.close()
-        if data.size <= args.experiments_up_to:
-            report["experiments"] = experiments(engine, data, rows, repeats)
     finally:
         engine.dispose()
     return report
@@ -866,145 +991,6 @@ def replay(engine: Engine, data: Dataset, grid_code: str) -> list[dict[str, Any]
                 cursor.close()
             timings.append({"seconds": round(best, 4), "rows": len(found), "statement": " ".join(statement.split())})
     return sorted(timings, key=lambda item: -item["seconds"])
-
-
-CANDIDATES = {
-    "handling-time covering index": (
-        'CREATE INDEX bench_ix_case_handling ON "case" '
-        "(state, reported_at, scope_code, merged_into_id, self_handled, handle_work_minutes)"
-    ),
-    "assignments by role": "CREATE INDEX bench_ix_assignment_role ON case_assignment (role, case_id, department_id)",
-    "one wide covering index for the aggregates": (
-        'CREATE INDEX bench_ix_case_kpi_wide ON "case" (reported_at, scope_code, state, merged_into_id, '
-        "registered_at, dispatched_at, handled_at, deadline_at, responded_at, response_due_at, self_handled, linked, "
-        "overdue, ever_overdue, rework_count, extension_count, reopen_count, rating, handle_work_minutes, "
-        "main_department_id, channel, category_id)"
-    ),
-}
-
-
-def experiments(engine: Engine, data: Dataset, rows: list[Timing], repeats: int) -> dict[str, Any]:
-    """What candidate fixes buy: each index alone under the whole dashboard, and the 协办 count in two shapes
-    (as civicgrid asks it, and driven by the assisting rows) with and without the role index."""
-    found: dict[str, Any] = {}
-    for label, statement in CANDIDATES.items():
-        with indexed(engine, statement):
-            timing, _, _ = time_dashboard(engine, data, "admin", DISTRICT_CODE, repeats)
-        timing.what = f"civicgrid build_dashboard, admin, with the {label}"
-        timing.note = statement
-        rows.append(timing)
-        found[label] = {"median_s": round(timing.median, 3), "statement": statement}
-        say(f"  with the {label}: median {timing.median:.3f} s")
-    shapes = {}
-    for with_index in (False, True):
-        with indexed(engine, CANDIDATES["assignments by role"] if with_index else None):
-            for shape, query in assisted_queries(data).items():
-                runs, _ = timed(lambda query=query: _fetch(engine, query), 3)
-                shapes[f"{shape}{', role index' if with_index else ''}"] = round(min(runs), 4)
-    found["assisted_count_seconds"] = shapes
-    say(f"  协办 count: {shapes}")
-    found["monthly_rollup"] = rollup_experiment(engine, data, repeats)
-    return found
-
-
-def rollup_experiment(engine: Engine, data: Dataset, repeats: int) -> dict[str, Any]:
-    """What reading pre-aggregated monthly counters would cost instead of the year's cases (SQLite): two rollups
-    built once with kpi.metrics.counter_columns — (month, grid, category) and (month, department, channel) —
-    then the district's by-grid/category and by-department/channel/month sums for the whole months of the
-    data, checked against civicgrid's dashboard for the same months."""
-    if engine.dialect.name != "sqlite":
-        return {}
-    first = (data.first.replace(day=1) + dt.timedelta(days=32)).replace(day=1)  # the first whole month
-    last = data.last.replace(day=1) - dt.timedelta(days=1)  # the last whole month's end
-    months = parse_period(f"{first:%Y-%m-%d}..{last:%Y-%m-%d}")
-    timing, board, _ = time_dashboard(engine, replace(data, first=first, last=last), "admin", DISTRICT_CODE, repeats)
-    counters = counter_columns(data.now)
-    month = beijing_month(Case.reported_at).label("month")
-    sums = [counters[name].label(name) for name in COUNTS]
-    shapes = {
-        "bench_cell_place": [Case.scope_code, Case.category_id],
-        "bench_cell_flow": [Case.main_department_id, Case.channel],
-    }
-    found: dict[str, Any] = {"months": months.label, "dashboard_s": round(timing.median, 3)}
-    with engine.begin() as connection:
-        started = time.perf_counter()
-        for table, keys in shapes.items():
-            select_cells = select(month, *keys, *sums).group_by(month, *keys)
-            compiled = select_cells.compile(connection, compile_kwargs={"literal_binds": True})
-            connection.exec_driver_sql(f"CREATE TEMP TABLE {table} AS {compiled}")
-        found["build_both_s"] = round(time.perf_counter() - started, 3)
-        found["cells"] = {t: connection.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one() for t in shapes}
-        between = f"month BETWEEN '{first:%Y-%m}' AND '{last:%Y-%m}'"
-        totals = ", ".join(f"sum({name})" for name in COUNTS)
-        reads = {
-            "grid": f"SELECT substr(scope_code, 1, 9), {totals} FROM bench_cell_place WHERE {between} "
-            f"AND scope_code LIKE '{DISTRICT_CODE}%' GROUP BY 1",
-            "category": f"SELECT substr(k.code, 1, 2), {totals} FROM bench_cell_place c "
-            f"LEFT JOIN case_category k ON k.id = c.category_id WHERE {between} "
-            f"AND scope_code LIKE '{DISTRICT_CODE}%' GROUP BY 1",
-            "flows": f"SELECT main_department_id, channel, month, {totals} FROM bench_cell_flow WHERE {between} "
-            "GROUP BY 1, 2, 3",
-        }
-        answers: dict[str, list[Any]] = {}
-        started = time.perf_counter()
-        for name, sql in reads.items():
-            answers[name] = connection.exec_driver_sql(sql).all()
-        found["read_s"] = round(time.perf_counter() - started, 3)
-        for table in shapes:
-            connection.exec_driver_sql(f"DROP TABLE {table}")
-    ours = {g.key: tuple(getattr(g.figures.counts, n) for n in COUNTS) for g in board.by_grid}
-    theirs = {row[0]: tuple(row[1:]) for row in answers["grid"]}
-    found["grid_counts_equal"] = ours == theirs
-    say(
-        f"  monthly rollup ({months.label}): dashboard {found['dashboard_s']} s, reading the rollups "
-        f"{found['read_s']} s, building them {found['build_both_s']} s, grid counts equal {ours == theirs}"
-    )
-    return found
-
-
-@contextmanager
-def indexed(engine: Engine, statement: str | None) -> Iterator[None]:
-    if statement is None:
-        yield
-        return
-    name = statement.split(" ON ")[0].split()[-1]
-    with engine.begin() as connection:
-        connection.execute(text(statement))
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE"))
-    try:
-        yield
-    finally:
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP INDEX {name}"))
-
-
-def assisted_queries(data: Dataset) -> dict[str, Any]:
-    """The dashboard's 协办 count for the district-year: as civicgrid asks it (case_id IN the cohort) and driven
-    by the assisting rows (a join)."""
-    period = data.period
-    cohort = [
-        Case.reported_at >= period.start_utc,
-        Case.reported_at < period.end_utc,
-        Case.scope_code.startswith(DISTRICT_CODE, autoescape=True),
-    ]
-    count = func.count(func.distinct(CaseAssignment.case_id))
-    assisting = CaseAssignment.role == AssignmentRole.ASSIST.value
-    return {
-        "case_id IN (cohort)": select(CaseAssignment.department_id, count)
-        .where(CaseAssignment.case_id.in_(select(Case.id).where(*cohort)), assisting)
-        .group_by(CaseAssignment.department_id),
-        "join from the assisting rows": select(CaseAssignment.department_id, count)
-        .join(Case, Case.id == CaseAssignment.case_id)
-        .where(assisting, *cohort)
-        .group_by(CaseAssignment.department_id),
-    }
-
-
-def _fetch(engine: Engine, query: Any) -> list[Any]:
-    with engine.connect() as connection:
-        return list(connection.execute(query).all())
 
 
 # ----------------------------------------------------------------------------------------------- the report
@@ -1048,9 +1034,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL schemas for the next run")
     parser.add_argument("--profile", action="store_true", help="profile one dashboard per dataset (pyinstrument)")
     parser.add_argument("--repeats-large", type=int, default=2, help="timed dashboards for datasets over a million")
-    parser.add_argument(
-        "--experiments-up-to", type=int, default=250_000, help="try the candidate fixes up to this size"
-    )
     parser.add_argument("--output", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
