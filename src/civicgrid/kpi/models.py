@@ -26,10 +26,6 @@ class KpiRollupMonth(Base):
     changes: Mapped[int] = mapped_column(BigInteger, default=0)  # written by the triggers on "case"
     built_changes: Mapped[int | None] = mapped_column(BigInteger)  # None: no cells built yet
 
-    @property
-    def current(self) -> bool:
-        return self.built_changes is not None and self.built_changes == self.changes
-
 
 CODE_LENGTHS = (6, 9, 12)  # 区县, 乡镇/街道, 村/社区 in the codes of GB/T 2260 and 统计用区划代码
 FULL_CODE = 32  # the code_length of uncut cells (scope_code holds at most 32 characters)

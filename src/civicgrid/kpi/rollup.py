@@ -17,7 +17,19 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Select, SQLColumnExpression, Table, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    Table,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Case
@@ -44,9 +56,7 @@ def refresh(session: Session, *, rebuild_all: bool = False) -> BuildReport:
     """Build every month whose cells are missing or behind its cases (every month with ``rebuild_all``)."""
     stmt = select(KpiRollupMonth.month, KpiRollupMonth.changes).order_by(KpiRollupMonth.month)
     if not rebuild_all:
-        stmt = stmt.where(
-            KpiRollupMonth.built_changes.is_(None) | (KpiRollupMonth.built_changes != KpiRollupMonth.changes)
-        )
+        stmt = stmt.where(_behind())
     behind = session.execute(stmt).all()
     cells = sum(build_month(session, month, seen) for month, seen in behind)
     return BuildReport([month for month, _ in behind], cells)
@@ -142,10 +152,9 @@ def segments(period: Period, months: list[Period], *, inside: bool) -> list[Peri
 
 def behind_count(session: Session) -> int:
     """How many months are not built or behind their cases (for status pages and tests)."""
-    return int(
-        session.execute(
-            select(func.count()).where(
-                KpiRollupMonth.built_changes.is_(None) | (KpiRollupMonth.built_changes != KpiRollupMonth.changes)
-            )
-        ).scalar_one()
-    )
+    return int(session.execute(select(func.count()).where(_behind())).scalar_one())
+
+
+def _behind() -> ColumnElement[bool]:
+    """Months without cells, or whose cases changed since their cells were built."""
+    return KpiRollupMonth.built_changes.is_(None) | (KpiRollupMonth.built_changes != KpiRollupMonth.changes)

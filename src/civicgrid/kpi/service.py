@@ -413,8 +413,9 @@ def _cell_plan(actor: Actor, query: KpiQuery, keys: list[RawKey]) -> tuple[Table
     }
     if query.department_id is not None:
         filters["department_id"] = lambda table: table.c.department_id == query.department_id
-    if query.channel is not None:
-        filters["channel"] = lambda table: table.c.channel == (query.channel.value if query.channel else None)
+    channel = query.channel
+    if channel is not None:
+        filters["channel"] = lambda table: table.c.channel == channel.value
     if query.category_code:
         subtree = select(Category.id).where(code_starts_with(Category.code, query.category_code))
         filters["category_id"] = lambda table: table.c.category_id.in_(subtree)
