@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid import audit, timesource
@@ -25,6 +25,7 @@ from civicgrid.geo.coords import parse_crs
 from civicgrid.grid.index import grid_index, place_point
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
+from civicgrid.registry.history import changes_of, diff, record_change, replay, require_reason, require_version
 from civicgrid.registry.identifiers import check_mobile, check_resident_id, mask_id_number
 from civicgrid.registry.models import Person, RegistryChange, Residence
 from civicgrid.registry.protect import Protector
@@ -80,7 +81,7 @@ def register_person(session: Session, actor: Actor, data: PersonInput, protector
     _place(session, actor, person, data)
     session.add(person)
     session.flush()
-    _record(session, actor, person, "create", {name: [None, value] for name, value in _tracked(person).items()})
+    record_change(session, actor, OBJECT_TYPE, person.id, "create", diff({}, _tracked(person)))
     return person
 
 
@@ -98,18 +99,18 @@ def correct_person(
     the actor read: if the record changed since, nothing is changed and a conflict is raised."""
     actor.require(Permission.REGISTRY_WRITE, "修改人口信息")
     person = _in_scope(session, actor, person_id)
-    _require_version(person, expected_version)
+    require_version(person.version, expected_version)
     before = _tracked(person)
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown:
         raise InvalidInputError(f"不能修改的字段：{'、'.join(unknown)}", code="unknown_field")
     _apply(session, actor, person, changes, protector)
-    diff = {name: [before.get(name), value] for name, value in _tracked(person).items() if before.get(name) != value}
-    if not diff:
+    changed = diff(before, _tracked(person))
+    if not changed:
         return person
     person.updated_at = timesource.now()
     session.flush()
-    _record(session, actor, person, "update", diff, reason)
+    record_change(session, actor, OBJECT_TYPE, person.id, "update", changed, reason)
     return person
 
 
@@ -119,14 +120,15 @@ def move_out(
     """The person left the grid (迁出): kept, with the date, and no longer counted as living there."""
     actor.require(Permission.REGISTRY_WRITE, "办理迁出")
     person = _in_scope(session, actor, person_id)
-    _require_version(person, expected_version)
+    require_version(person.version, expected_version)
     if person.moved_out_at is not None:
         raise ConflictError("该人员已迁出", code="already_moved_out")
     moment = at or timesource.now()
     person.moved_out_at = moment
     person.updated_at = timesource.now()
     session.flush()
-    _record(session, actor, person, "move_out", {"moved_out_at": [None, moment.isoformat()]}, _reason(reason))
+    fields = {"moved_out_at": [None, moment.isoformat()]}
+    record_change(session, actor, OBJECT_TYPE, person.id, "move_out", fields, require_reason(reason))
     return person
 
 
@@ -180,7 +182,7 @@ def reveal(session: Session, actor: Actor, person_id: int, *, reason: str, prote
     who, when, which record and the reason, in the same transaction."""
     actor.require(Permission.REGISTRY_REVEAL, "查看完整身份证号码和电话")
     person = get_person(session, actor, person_id)
-    why = _reason(reason)
+    why = require_reason(reason)
     id_number, phone = _opened(person, protector)
     shown = {name: value for name, value in (("id_number", id_number), ("phone", phone)) if value}
     audit.record(session, actor, "registry.reveal", OBJECT_TYPE, person.id, {"reason": why, "fields": sorted(shown)})
@@ -190,31 +192,11 @@ def reveal(session: Session, actor: Actor, person_id: int, *, reason: str, prote
 def as_of(session: Session, actor: Actor, person_id: int, moment: dt.datetime) -> dict[str, Any] | None:
     """The tracked fields as they stood at ``moment`` (None: not yet registered then), replayed from the history."""
     person = get_person(session, actor, person_id)
-    changes = session.execute(
-        select(RegistryChange)
-        .where(
-            RegistryChange.object_type == OBJECT_TYPE,
-            RegistryChange.object_id == person.id,
-            RegistryChange.at <= moment,
-        )
-        .order_by(RegistryChange.seq)
-    ).scalars()
-    state: dict[str, Any] | None = None
-    for change in changes:
-        state = state or {}
-        state.update({name: new for name, (_, new) in change.fields.items() if name not in SEALED})
-    return state
+    return replay(changes_of(session, OBJECT_TYPE, person.id, until=moment), hidden=SEALED)
 
 
 def history(session: Session, actor: Actor, person_id: int) -> list[RegistryChange]:
-    person = get_person(session, actor, person_id)
-    return list(
-        session.execute(
-            select(RegistryChange)
-            .where(RegistryChange.object_type == OBJECT_TYPE, RegistryChange.object_id == person.id)
-            .order_by(RegistryChange.seq)
-        ).scalars()
-    )
+    return changes_of(session, OBJECT_TYPE, get_person(session, actor, person_id).id)
 
 
 # --- the parts --------------------------------------------------------------------------------------------------
@@ -231,13 +213,6 @@ def _name(value: str) -> str:
 
 def _tags(values: Sequence[str]) -> list[str]:
     return sorted({value.strip() for value in values if value and value.strip()})
-
-
-def _reason(value: str | None) -> str:
-    reason = (value or "").strip()
-    if len(reason) < 2:
-        raise InvalidInputError("请说明原因", code="reason_required")
-    return reason[:500]
 
 
 def _set_identifiers(
@@ -331,49 +306,11 @@ def _tracked(person: Person) -> dict[str, Any]:
     return values
 
 
-def _record(
-    session: Session,
-    actor: Actor,
-    person: Person,
-    action: str,
-    fields: dict[str, list[Any]],
-    reason: str | None = None,
-) -> None:
-    last = session.execute(
-        select(func.max(RegistryChange.seq)).where(
-            RegistryChange.object_type == OBJECT_TYPE, RegistryChange.object_id == person.id
-        )
-    ).scalar()
-    session.add(
-        RegistryChange(
-            object_type=OBJECT_TYPE,
-            object_id=person.id,
-            seq=(last or 0) + 1,
-            at=timesource.now(),
-            actor_user_id=actor.user_id,
-            actor_label=actor.label,
-            action=action,
-            reason=reason,
-            fields=fields,
-        )
-    )
-    session.flush()
-
-
 def _in_scope(session: Session, actor: Actor, person_id: int) -> Person:
     person = session.get(Person, person_id)
     if person is None or not actor.covers_grid(person.scope_code):
         raise NotFoundError(f"找不到人员{person_id}，或不在管辖范围内", code="person_not_found")
     return person
-
-
-def _require_version(person: Person, expected: int) -> None:
-    if person.version != expected:
-        raise ConflictError(
-            f"该记录已被他人修改（当前第{person.version}版，您看到的是第{expected}版），请刷新后再改",
-            code="stale_version",
-            detail={"current_version": person.version},
-        )
 
 
 def _opened(person: Person, protector: Protector) -> tuple[str | None, str | None]:
