@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select, text
-from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, OTHER_UNIT, STREET, UNIT, District, beijing
+from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, OTHER_UNIT, UNIT, District, beijing
 
 from civicgrid import timesource
 from civicgrid.audit import AuditEntry
@@ -16,8 +16,6 @@ from civicgrid.cases.models import Placement
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.org.actor import Actor
-from civicgrid.org.roles import Role
-from civicgrid.org.service import actor_for, create_user
 from civicgrid.registry import people
 from civicgrid.registry.models import Person, Residence
 from civicgrid.registry.protect import Protector
@@ -46,20 +44,6 @@ def at_home(**overrides: object) -> people.PersonInput:
 
 def registered(d: District, **overrides: object) -> Person:
     return people.register_person(d.session, d.grid_worker, at_home(**overrides), PROTECTOR)
-
-
-@pytest.fixture
-def street_admin(district: District) -> Actor:
-    user = create_user(
-        district.session,
-        district.system,
-        username="street-admin",
-        display_name="街道管理员",
-        roles=[Role.ADMIN],
-        password=None,
-        grid_codes=[STREET],
-    )
-    return actor_for(district.session, user)
 
 
 def test_a_grid_worker_records_a_person_with_sealed_masked_identifiers(district: District) -> None:

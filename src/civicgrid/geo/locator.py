@@ -193,6 +193,12 @@ class Locator:
     def __len__(self) -> int:
         return len(self._items)
 
+    def crossed_node_ids(self, geometry: BaseGeometry) -> list[int]:
+        """The nodes whose polygon the geometry (a line or an area) enters — merely touching an edge does not
+        count —, in priority order (deepest first)."""
+        candidates = sorted(int(i) for i in self._tree.query(geometry, predicate="intersects"))
+        return [int(self._node_ids[i]) for i in candidates if not shapely.touches(self._geoms[i], geometry)]
+
     @property
     def raster_shape(self) -> tuple[int, int] | None:
         """(rows, columns) of the pre-index raster, or None without one."""

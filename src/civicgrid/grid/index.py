@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,6 +88,23 @@ class GridIndex:
             distance_m=found.distance_m,
         )
 
+    def place_shape_wgs84(self, geometry: BaseGeometry) -> LocatedPoint:
+        """Where a line or an area belongs: the deepest grid holding every grid it crosses (a river through two
+        streets belongs to their district). ``lon``/``lat`` is a point on the shape; outside every grid → no node."""
+        anchor = anchor_point(geometry)
+        crossed = set(self.locator.crossed_node_ids(geometry))
+        ancestors = {ref.id for node_id in crossed for ref in self.path(node_id)[:-1]}
+        common = _common_prefix([self.path(node_id) for node_id in crossed - ancestors])
+        return LocatedPoint(
+            lon=anchor[0],
+            lat=anchor[1],
+            node=common[-1] if common else None,
+            path=common,
+            on_boundary=False,
+            nearest=None,
+            distance_m=None,
+        )
+
     def locate_many_wgs84(
         self, lons: npt.ArrayLike, lats: npt.ArrayLike, *, with_nearest: bool = True
     ) -> BatchLocation:
@@ -138,6 +156,25 @@ def place_point(session: Session, lon: float, lat: float, crs: CRS) -> LocatedPo
     validate_lonlat(np.array([lon], dtype=float), np.array([lat], dtype=float))
     wgs_lon, wgs_lat = to_wgs84(lon, lat, crs)
     return grid_index(session).locate_wgs84(float(wgs_lon), float(wgs_lat))
+
+
+def anchor_point(geometry: BaseGeometry) -> tuple[float, float]:
+    """A point that lies on the shape: the middle of a line, a point inside an area."""
+    if geometry.geom_type in ("LineString", "MultiLineString"):
+        point = shapely.line_interpolate_point(shapely.line_merge(geometry), 0.5, normalized=True)
+    else:
+        point = geometry.representative_point()
+    return float(point.x), float(point.y)
+
+
+def _common_prefix(paths: list[tuple[NodeRef, ...]]) -> tuple[NodeRef, ...]:
+    prefix = paths[0] if paths else ()
+    for path in paths[1:]:
+        shared = 0
+        while shared < min(len(prefix), len(path)) and prefix[shared] == path[shared]:
+            shared += 1
+        prefix = prefix[:shared]
+    return prefix
 
 
 def visible_to(actor: Actor, found: LocatedPoint) -> LocatedPoint:

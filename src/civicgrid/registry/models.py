@@ -151,9 +151,7 @@ class House(PlacedObject, Base):
 
     __tablename__ = "registry_house"
 
-    building_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registry_building.id", ondelete="SET NULL"), index=True
-    )
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("registry_building.id", ondelete="SET NULL"), index=True)
     room: Mapped[str | None] = mapped_column(String(40))  # 2单元301
     use: Mapped[str | None] = mapped_column(String(16))
     area_m2: Mapped[float | None] = mapped_column(Float)
@@ -173,9 +171,7 @@ class Enterprise(PlacedObject, Base):
     employees: Mapped[int | None] = mapped_column(Integer)
     annual_tax: Mapped[float | None] = mapped_column(Float)  # 万元, last full year
     land_mu: Mapped[float | None] = mapped_column(Float)  # 用地面积（亩）
-    building_id: Mapped[int | None] = mapped_column(
-        ForeignKey("registry_building.id", ondelete="SET NULL"), index=True
-    )
+    building_id: Mapped[int | None] = mapped_column(ForeignKey("registry_building.id", ondelete="SET NULL"), index=True)
     established_on: Mapped[dt.date | None] = mapped_column(Date)
 
 
