@@ -1,5 +1,6 @@
-"""``json_list_has(column, value)``: a JSON list column (tags) holds ``value`` — in SQL on both backends, so a tag
-filter over tens of thousands of rows is not done in Python."""
+"""Filters shared by the registry lists, in SQL on both backends so that tens of thousands of rows are not
+filtered in Python: ``json_list_has`` (a JSON list column such as tags holds a value) and ``like_pattern`` (a
+literal substring for LIKE)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ from sqlalchemy.sql import coercions, roles, sqltypes
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
+
+
+def like_pattern(text: str) -> str:
+    """``text`` anywhere, for ``LIKE … ESCAPE '/'``: its own ``%`` and ``_`` are taken literally."""
+    return "%" + text.strip().replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
 
 
 def json_list_has(column: Any, value: str) -> ColumnElement[bool]:

@@ -164,3 +164,22 @@ def test_moving_out_keeps_the_record_out_of_the_current_list(district: District)
     with pytest.raises(ConflictError):
         people.move_out(d.session, d.grid_worker, person.id, expected_version=person.version, reason="再次迁出")
     assert people.history(d.session, d.grid_worker, person.id)[-1].action == "move_out"
+
+
+def test_find_people_pages_and_filters_in_sql(district: District) -> None:
+    d = district
+    registered(d)
+    registered(d, name="李建国", id_number=None, tags=("退役军人",), address="华山路5号", household_no="HC-0002")
+    registered(d, name="张_100%", id_number=None, tags=())
+    rows, total = people.find_people(d.session, d.grid_worker, tag="独居老人")
+    assert [p.name for p in rows] == ["王秀兰"] and total == 1
+    rows, _ = people.find_people(d.session, d.grid_worker, text="华山")
+    assert [p.name for p in rows] == ["李建国"]
+    rows, _ = people.find_people(d.session, d.grid_worker, text="_100%")
+    assert [p.name for p in rows] == ["张_100%"]
+    rows, _ = people.find_people(d.session, d.grid_worker, text="0_")
+    assert rows == []  # the wildcard is literal
+    rows, _ = people.find_people(d.session, d.grid_worker, household_no=" HC-0002 ")
+    assert [p.name for p in rows] == ["李建国"]
+    rows, total = people.find_people(d.session, d.grid_worker, limit=1, offset=2)
+    assert len(rows) == 1 and total == 3

@@ -22,7 +22,7 @@ from civicgrid import timesource
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.geo.metric import LocalProjection, area_m2
-from civicgrid.json_list import json_list_has
+from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
@@ -294,7 +294,7 @@ def _filtered(
     if tag:
         stmt = stmt.where(json_list_has(model.tags, tag))
     if text and text.strip():
-        pattern = "%" + text.strip().replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        pattern = like_pattern(text)
         stmt = stmt.where(or_(model.name.like(pattern, escape="/"), model.address.like(pattern, escape="/")))
     for name, value in equal.items():
         kind.field(name)

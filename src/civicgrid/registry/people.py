@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from civicgrid import audit, timesource
@@ -23,6 +23,7 @@ from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.geo.coords import parse_crs
 from civicgrid.grid.index import grid_index, place_point
+from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.history import changes_of, diff, record_change, replay, require_reason, require_version
@@ -141,14 +142,45 @@ def list_people(
     include_moved_out: bool = False,
     limit: int = 200,
 ) -> list[Person]:
+    rows, _ = find_people(
+        session, actor, grid_code=grid_code, tag=tag, include_moved_out=include_moved_out, limit=limit
+    )
+    return rows
+
+
+def find_people(
+    session: Session,
+    actor: Actor,
+    *,
+    grid_code: str | None = None,
+    tag: str | None = None,
+    text: str | None = None,
+    residence: Residence | None = None,
+    household_no: str | None = None,
+    include_moved_out: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Person], int]:
+    """One page of the people in the actor's grids matching the filters (``text``: part of the name or the
+    address), and how many match in all. Merged duplicates are never listed."""
     actor.require(Permission.REGISTRY_READ, "查看人口信息")
     stmt = select(Person).where(code_in_subtrees(Person.scope_code, actor.grid_codes), Person.merged_into_id.is_(None))
     if grid_code:
         stmt = stmt.where(code_starts_with(Person.scope_code, grid_code))
+    if tag:
+        stmt = stmt.where(json_list_has(Person.tags, tag))
+    if text and text.strip():
+        pattern = like_pattern(text)
+        stmt = stmt.where(or_(Person.name.like(pattern, escape="/"), Person.address.like(pattern, escape="/")))
+    if residence is not None:
+        stmt = stmt.where(Person.residence == residence.value)
+    if household_no:
+        stmt = stmt.where(Person.household_no == household_no.strip())
     if not include_moved_out:
         stmt = stmt.where(Person.moved_out_at.is_(None))
-    people = session.execute(stmt.order_by(Person.scope_code, Person.id)).scalars()
-    return [person for person in people if not tag or tag in (person.tags or [])][:limit]
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    page = stmt.order_by(Person.scope_code, Person.id).limit(limit).offset(offset)
+    return list(session.scalars(page)), total
 
 
 def get_person(session: Session, actor: Actor, person_id: int) -> Person:
