@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select, text
 from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, OTHER_UNIT, UNIT, District, beijing
+from tests.cases.test_flow import report
 
 from civicgrid import timesource
 from civicgrid.audit import AuditEntry
@@ -17,7 +18,7 @@ from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, Pe
 from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.org.actor import Actor
 from civicgrid.registry import people
-from civicgrid.registry.models import Person, Residence
+from civicgrid.registry.models import CaseSubject, Person, Residence
 from civicgrid.registry.protect import Protector
 
 ID_NUMBER = "11010519491231002X"
@@ -183,3 +184,52 @@ def test_find_people_pages_and_filters_in_sql(district: District) -> None:
     assert [p.name for p in rows] == ["李建国"]
     rows, total = people.find_people(d.session, d.grid_worker, limit=1, offset=2)
     assert len(rows) == 1 and total == 3
+
+
+def test_two_records_of_one_person_merge_into_one_with_both_histories(district: District) -> None:
+    d = district
+    kept = registered(d, id_number=None, phone=None, tags=("独居老人",), household_no=None)
+    duplicate = registered(d, name="王秀兰（网格员录入）", tags=("低保",), household_no="HC-0009")
+    subject = CaseSubject(case_id=report(d).id, object_type="person", object_id=duplicate.id, linked_by_user_id=None)
+    d.session.add(subject)
+    d.session.flush()
+    merged = people.merge_people(
+        d.session, d.grid_worker, kept.id, duplicate.id, expected_versions=(1, 1), reason="同一人重复登记"
+    )
+    shown = people.view(merged, PROTECTOR)
+    assert shown.id_number == "1101**********002X" and shown.phone == "138****5678"
+    assert shown.tags == ("低保", "独居老人") and shown.household_no == "HC-0009" and shown.name == "王秀兰"
+    assert duplicate.merged_into_id == kept.id and duplicate.id_number_index is None
+    assert [p.id for p in people.list_people(d.session, d.grid_worker)] == [kept.id]  # the duplicate is not listed
+    assert subject.object_id == kept.id  # the case now names the kept record
+    (kept_merge,) = [c for c in people.history(d.session, d.grid_worker, kept.id) if c.action == "merge"]
+    assert kept_merge.fields["merged_from"] == [None, duplicate.id] and kept_merge.reason == "同一人重复登记"
+    assert "id_number" in kept_merge.fields and ID_NUMBER not in str(kept_merge.fields)
+    duplicate_merge = people.history(d.session, d.grid_worker, duplicate.id)[-1]
+    assert duplicate_merge.fields["merged_into_id"] == [None, kept.id]
+    with pytest.raises(ConflictError) as again:
+        people.merge_people(d.session, d.grid_worker, kept.id, duplicate.id, expected_versions=(2, 2), reason="再")
+    assert again.value.code == "already_merged"
+
+
+def test_people_with_different_id_numbers_or_stale_reads_are_not_merged(district: District) -> None:
+    d = district
+    first = registered(d)
+    second = registered(d, id_number="370202198001010010", name="王秀兰")
+    for kept_id, duplicate_id, versions, reason, error, code in (
+        (first.id, second.id, (1, 1), "重复", ConflictError, "merge_different_people"),
+        (first.id, first.id, (1, 1), "重复", InvalidInputError, "merge_same_person"),
+        (first.id, second.id, (1, 1), " ", ConflictError, "merge_different_people"),
+    ):
+        with pytest.raises(error) as refused:
+            people.merge_people(
+                d.session, d.grid_worker, kept_id, duplicate_id, expected_versions=versions, reason=reason
+            )
+        assert refused.value.code == code
+    third = registered(d, id_number=None, name="王秀兰")
+    with pytest.raises(ConflictError) as stale:
+        people.merge_people(d.session, d.grid_worker, first.id, third.id, expected_versions=(1, 0), reason="重复")
+    assert stale.value.code == "stale_version"
+    with pytest.raises(InvalidInputError):  # no reason
+        people.merge_people(d.session, d.grid_worker, first.id, third.id, expected_versions=(1, 1), reason="")
+    assert first.merged_into_id is None and third.merged_into_id is None

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid import audit, timesource
@@ -21,19 +21,31 @@ from civicgrid.cases.auth import mask_phone
 from civicgrid.cases.models import Placement
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
-from civicgrid.geo.coords import parse_crs
-from civicgrid.grid.index import grid_index, place_point
+from civicgrid.grid.index import grid_index
 from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.history import changes_of, diff, record_change, replay, require_reason, require_version
 from civicgrid.registry.identifiers import check_mobile, check_resident_id, mask_id_number
-from civicgrid.registry.models import Person, RegistryChange, Residence
+from civicgrid.registry.models import CaseSubject, Person, RegistryChange, Residence
+from civicgrid.registry.placing import Where, place
 from civicgrid.registry.protect import Protector
 
 OBJECT_TYPE = "person"
 SEALED = ("id_number", "phone")  # kept sealed in the record and in its history
-TRACKED = ("name", "residence", "household_no", "tags", "address", "lon", "lat", "scope_code", "moved_out_at")
+TRACKED = (
+    "name",
+    "residence",
+    "household_no",
+    "house_id",
+    "tags",
+    "address",
+    "lon",
+    "lat",
+    "scope_code",
+    "moved_out_at",
+    "merged_into_id",
+)
 EDITABLE = ("name", "residence", "household_no", "tags", "address", "scope_code", *SEALED)
 
 
@@ -231,6 +243,42 @@ def history(session: Session, actor: Actor, person_id: int) -> list[RegistryChan
     return changes_of(session, OBJECT_TYPE, get_person(session, actor, person_id).id)
 
 
+def merge_people(
+    session: Session,
+    actor: Actor,
+    kept_id: int,
+    duplicate_id: int,
+    *,
+    expected_versions: tuple[int, int],
+    reason: str,
+) -> Person:
+    """Two records of one person become one (合并重复人员): the kept record takes what it lacks from the duplicate
+    (ID number, phone, household, address, house, tags), the duplicate stays — marked merged into the kept one,
+    no longer listed or counted — and its case links move over. Both records' histories say so, with the reason.
+    Records with two different ID numbers are two people and are not merged."""
+    actor.require(Permission.REGISTRY_WRITE, "合并重复人员")
+    if kept_id == duplicate_id:
+        raise InvalidInputError("不能与自身合并", code="merge_same_person")
+    kept, duplicate = _in_scope(session, actor, kept_id), _in_scope(session, actor, duplicate_id)
+    for person, expected in zip((kept, duplicate), expected_versions, strict=True):
+        if person.merged_into_id is not None:
+            raise ConflictError(f"人员{person.id}已合并到人员{person.merged_into_id}", code="already_merged")
+        require_version(person.version, expected)
+    if kept.id_number_index and duplicate.id_number_index and kept.id_number_index != duplicate.id_number_index:
+        raise ConflictError("两条记录的身份证号码不同，不是同一人，不能合并", code="merge_different_people")
+    why = require_reason(reason)
+    before_kept, before_duplicate = _tracked(kept), _tracked(duplicate)
+    _take_over(session, kept, duplicate)
+    duplicate.merged_into_id = kept.id
+    kept.updated_at = duplicate.updated_at = timesource.now()
+    session.flush()
+    merged_from = diff(before_kept, _tracked(kept)) | {"merged_from": [None, duplicate.id]}
+    record_change(session, actor, OBJECT_TYPE, kept.id, "merge", merged_from, why)
+    record_change(session, actor, OBJECT_TYPE, duplicate.id, "merge", diff(before_duplicate, _tracked(duplicate)), why)
+    _move_case_links(session, duplicate.id, kept.id)
+    return kept
+
+
 # --- the parts --------------------------------------------------------------------------------------------------
 
 
@@ -276,32 +324,10 @@ def _refuse_duplicate(session: Session, person: Person, index: str) -> None:
 
 
 def _place(session: Session, actor: Actor, person: Person, data: PersonInput) -> None:
-    if data.lon is not None and data.lat is not None:
-        found = place_point(session, data.lon, data.lat, parse_crs(data.crs))
-        person.lon, person.lat = found.lon, found.lat
-        if found.node is not None:
-            actor.require_grid(found.node.code, "在该网格登记人口")
-            person.placement, person.grid_node_id = Placement.LOCATED.value, found.node.id
-            person.scope_code = found.node.code
-            return
-        person.placement = Placement.OUTSIDE.value  # kept and flagged, looked after where the actor works
-    else:
-        person.placement = Placement.NO_LOCATION.value
-    code = data.grid_code or _home_grid(actor)
-    actor.require_grid(code, "在该网格登记人口")
-    node_id = grid_index(session).ids_by_code.get(code)
-    if node_id is None:
-        raise NotFoundError(f"找不到网格“{code}”", code="grid_not_found")
-    if data.grid_code and person.placement == Placement.NO_LOCATION.value:
-        person.placement = Placement.MANUAL.value
-    person.grid_node_id, person.scope_code = node_id, code
-
-
-def _home_grid(actor: Actor) -> str:
-    roots = [code for code in actor.grid_codes if code]
-    if len(roots) != 1:
-        raise InvalidInputError("请选择登记的网格", code="grid_required")
-    return roots[0]
+    where = Where(lon=data.lon, lat=data.lat, crs=data.crs, grid_code=data.grid_code)
+    placed = place(session, actor, where, (), "在该网格登记人口")
+    person.lon, person.lat, person.placement = placed.lon, placed.lat, placed.placement.value
+    person.grid_node_id, person.scope_code = placed.grid_node_id, placed.scope_code
 
 
 def _apply(session: Session, actor: Actor, person: Person, changes: Mapping[str, Any], protector: Protector) -> None:
@@ -326,6 +352,29 @@ def _apply(session: Session, actor: Actor, person: Person, changes: Mapping[str,
             person.grid_node_id = grid_index(session).ids_by_code.get(value)
         else:
             setattr(person, name, value)
+
+
+def _take_over(session: Session, kept: Person, duplicate: Person) -> None:
+    if not kept.id_number_index and duplicate.id_number_index:
+        sealed, index = duplicate.id_number_sealed, duplicate.id_number_index
+        duplicate.id_number_index = None  # the index is unique: free it before the kept record takes it
+        session.flush()
+        kept.id_number_sealed, kept.id_number_index = sealed, index
+        kept.birth_date, kept.male = duplicate.birth_date, duplicate.male
+    if not kept.phone_sealed and duplicate.phone_sealed:
+        kept.phone_sealed, kept.phone_index = duplicate.phone_sealed, duplicate.phone_index
+    for name in ("household_no", "address", "house_id"):
+        if getattr(kept, name) is None:
+            setattr(kept, name, getattr(duplicate, name))
+    kept.tags = _tags([*(kept.tags or []), *(duplicate.tags or [])])
+
+
+def _move_case_links(session: Session, from_id: int, to_id: int) -> None:
+    """The duplicate's cases now name the kept record; a case that named both keeps one link."""
+    already = select(CaseSubject.case_id).where(CaseSubject.object_type == OBJECT_TYPE, CaseSubject.object_id == to_id)
+    of_duplicate = (CaseSubject.object_type == OBJECT_TYPE, CaseSubject.object_id == from_id)
+    session.execute(delete(CaseSubject).where(*of_duplicate, CaseSubject.case_id.in_(already)))
+    session.execute(update(CaseSubject).where(*of_duplicate).values(object_id=to_id))
 
 
 def _tracked(person: Person) -> dict[str, Any]:
