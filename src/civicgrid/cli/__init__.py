@@ -90,6 +90,7 @@ def demo(
     reset: Annotated[bool, typer.Option(help="清空后重建（仅限演示库）")] = False,
     if_empty: Annotated[bool, typer.Option(help="已有数据时跳过（make demo 用）")] = False,
     history: Annotated[int, typer.Option(help="同时生成近一年的历史案件数（0 为不生成）")] = 0,
+    registry: Annotated[int, typer.Option(help="同时生成登记信息，约多少实有人口（0 为不生成）")] = 0,
 ) -> None:
     """生成演示辖区：街道、社区/村、218 个网格单元、部门、每个角色一个演示账号；子命令 history 追加历史案件。"""
     from civicgrid.demo.district import build_demo, demo_logins, has_data, reset_database
@@ -109,6 +110,8 @@ def demo(
         summary = build_demo(session, progress=console)
         if history:
             _load_history(session, HistoryOptions(cases=history))
+        if registry:
+            _load_registry(session, registry)
     console.print(f"[green]演示辖区已生成[/]：{summary}")
     _print_logins(demo_logins())
 
@@ -141,6 +144,27 @@ def _load_history(session: Session, options: HistoryOptions) -> None:
     result = generate_history(session, options, progress=lambda done, total: console.print(f"  {done}/{total}"))
     console.print(f"[green]历史案件已生成[/]：{result.summary()}")
     console.print(f"[green]{refresh(session)}[/]")
+
+
+@demo_app.command("registry")
+@handle_errors
+def demo_registry(
+    residents: Annotated[int, typer.Option(help="约多少实有人口（其余按第004号报告的比例）")] = 109_863,
+    seed: Annotated[int, typer.Option(help="随机种子")] = 20041231,
+) -> None:
+    """为海川街道生成登记信息：小区、楼宇、房屋、住户与人口、单位/企业、地块、河道、部件（集合化批量写入）。"""
+    with unit_of_work() as session:
+        _load_registry(session, residents, seed)
+
+
+def _load_registry(session: Session, residents: int, seed: int | None = None) -> None:
+    from civicgrid.demo.registry import RegistryOptions, generate_registry
+    from civicgrid.registry.protect import protector_for
+
+    options = RegistryOptions(residents=residents) if seed is None else RegistryOptions(residents, seed)
+    console.print(f"生成登记信息（约{residents}名实有人口）…")
+    result = generate_registry(session, protector_for(get_settings()), options, progress=console.print)
+    console.print(f"[green]登记信息已生成[/]：{result.summary()}")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
