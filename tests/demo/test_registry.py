@@ -121,8 +121,8 @@ def test_the_services_work_on_top_of_the_generated_registry(generated: Generated
     house = session.execute(select(House).limit(1)).scalar_one()
     lon, lat = house.lon, house.lat
     assert lon is not None and lat is not None
+    values = {"name": "重复", "address": house.address, "room": house.room}
     with pytest.raises(ConflictError):  # the same address and room is already registered
-        values = {"name": "重复", "address": house.address, "room": house.room}
         objects.register(session, system, "house", values, Where(lon, lat, "wgs84"))
     added = objects.register(session, system, "enterprise", {"name": "新公司"}, Where(lon, lat, "wgs84"))
     assert added.id > session.execute(select(func.max(Enterprise.id)).where(Enterprise.id != added.id)).scalar_one()
