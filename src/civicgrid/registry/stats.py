@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.errors import NotFoundError
-from civicgrid.grid.models import GridNode
+from civicgrid.grid.index import grid_index
+from civicgrid.grid.service import NodeRef
+from civicgrid.kpi.service import scope_root
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.kinds import INDUSTRIES, KINDS
@@ -267,34 +269,19 @@ def _people_by_residence(session: Session, actor: Actor, code: str) -> list[tupl
     return [(residence.label, int(found.get(residence.value, 0))) for residence in Residence]
 
 
-def _node(session: Session, actor: Actor, grid_code: str | None) -> GridNode:
-    """The grid asked for, which the actor must cover; without one, the actor's area — from its root down while a
-    grid has a single lower grid (a district account sees its streets, not 山东省)."""
-    if grid_code:
-        node = session.execute(select(GridNode).where(GridNode.code == grid_code)).scalar()
-        if node is None or not actor.covers_grid(node.code):
-            raise NotFoundError(f"找不到网格“{grid_code}”，或不在管辖范围内", code="grid_not_found")
-        return node
-    roots = [code for code in actor.grid_codes if code]
-    if len(roots) == 1:
-        return _node(session, actor, roots[0])
-    top = select(GridNode).where(GridNode.parent_id.is_(None)).order_by(GridNode.code)
-    node = session.execute(top).scalars().first() if "" in actor.grid_codes else None
-    if node is None:
-        raise NotFoundError("没有可统计的网格", code="grid_not_found")
-    while len(children := _children(session, node)) == 1:
-        node = children[0]
-    return node
+def _node(session: Session, actor: Actor, grid_code: str | None) -> NodeRef:
+    """The grid asked for, which the actor must cover; without one, the top of the actor's area, stepping down
+    while a grid has a single lower grid (a district account sees its streets, not 山东省), as the indicators do."""
+    node = scope_root(session, actor, grid_code)
+    if not actor.covers_grid(node.code):
+        raise NotFoundError(f"找不到网格“{node.code}”，或不在管辖范围内", code="grid_not_found")
+    return NodeRef.of(node)
 
 
-def _children(session: Session, node: GridNode) -> list[GridNode]:
-    return list(session.scalars(select(GridNode).where(GridNode.parent_id == node.id).order_by(GridNode.code)))
+def _children(session: Session, node: NodeRef) -> list[NodeRef]:
+    index = grid_index(session)
+    return [index.refs[child] for child in index.children.get(node.id, [])]
 
 
-def _path(session: Session, actor: Actor, node: GridNode) -> tuple[Grid, ...]:
-    path: list[Grid] = []
-    current: GridNode | None = node
-    while current is not None and actor.covers_grid(current.code):
-        path.append(Grid(current.code, current.name))
-        current = current.parent
-    return tuple(reversed(path))
+def _path(session: Session, actor: Actor, node: NodeRef) -> tuple[Grid, ...]:
+    return tuple(Grid(ref.code, ref.name) for ref in grid_index(session).path(node.id) if actor.covers_grid(ref.code))
