@@ -15,6 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from civicgrid import migrate
 from civicgrid.api import case_map, cases, errors, grid, kpi
 from civicgrid.api import public as public_api
+from civicgrid.api import registry_stats as registry_stats_api
 from civicgrid.db import make_engine, make_session_factory
 from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
@@ -27,6 +28,7 @@ from civicgrid.web import (
     intake_pages,
     pages,
     public,
+    registry_stats,
     reports,
     workbench,
 )
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     errors.install(app)
     app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
     app.include_router(grid.router)
+    app.include_router(registry_stats_api.router)  # before the registry API: /registry/stats is not a kind
     app.include_router(case_map.router)  # before cases: /cases/points is not a case number
     app.include_router(cases.router)
     app.include_router(kpi.router)
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(public.router)
     app.include_router(admin.router)
     app.include_router(reports.router)
+    app.include_router(registry_stats.router)  # before the registry pages: /registry/stats is not a kind
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
