@@ -20,13 +20,13 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon, box
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
@@ -41,9 +41,9 @@ from civicgrid.grid.index import grid_index
 from civicgrid.grid.models import GridNode
 from civicgrid.grid.service import node_geometry
 from civicgrid.org.actor import Actor
-from civicgrid.registry.history import creation_rows
+from civicgrid.registry.bulk import Row, insert_records
 from civicgrid.registry.kinds import KINDS, Kind
-from civicgrid.registry.models import Person, RegistryChange, Residence
+from civicgrid.registry.models import Person, Residence
 from civicgrid.registry.objects import SQUARE_METRES_PER_MU
 from civicgrid.registry.protect import Protector
 
@@ -61,8 +61,6 @@ COMPANY_WORDS = {"F": "商贸", "L": "企业管理", "I": "信息技术", "M": "
 COMPANY_WORDS |= {"K": "物业管理", "E": "建筑工程", "O": "家政服务", "G": "物流", "J": "投资", "P": "教育咨询"}
 COMPANY_WORDS |= {"Q": "健康管理"}
 BATCH = 5_000
-Row = dict[str, Any]
-CHANGES = cast(Table, RegistryChange.__table__)
 
 
 @dataclass(frozen=True)
@@ -407,22 +405,7 @@ class _Builder:
         self.summary.counts["household"] = len({row["household_no"] for row in inserted})
 
     def _write(self, model: Any, rows: Sequence[Row], object_type: str, tracked: Callable[[Row], Row]) -> list[Row]:
-        """Core executemany with ids given here (RETURNING through the ORM costs more than the insert itself); the
-        generator is the only writer while it runs, and a PostgreSQL sequence is moved past the new ids."""
-        table: Table = model.__table__
-        first = (self.session.execute(select(func.max(model.id))).scalar() or 0) + 1
-        columns = {name for row in rows for name in row} | {"id", "created_at", "updated_at", "version"}
-        stamp = dict.fromkeys(columns) | {"created_at": self.now, "updated_at": self.now, "version": 1}
-        for row, new_id in zip(rows, count(first), strict=False):
-            row["id"] = new_id
-        for start in range(0, len(rows), BATCH):
-            batch = rows[start : start + BATCH]
-            self.session.execute(insert(table), [stamp | row for row in batch])
-            history = creation_rows(self.actor, object_type, {row["id"]: tracked(row) for row in batch}, self.now)
-            self.session.execute(insert(CHANGES), history)
-        if rows and self.session.get_bind().dialect.name == "postgresql":
-            sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
-            self.session.execute(text(f"SELECT setval({sequence}, {first + len(rows) - 1})"))
+        insert_records(self.session, self.actor, model, object_type, rows, tracked, self.now)
         return list(rows)
 
 
@@ -447,14 +430,14 @@ def _tracked(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
     values["geometry"] = (
         shapely.to_wkt(shapely.from_wkb(row["geometry"]), rounding_precision=7) if row.get("geometry") else None
     )
-    return {name: value for name, value in values.items() if value not in (None, [])}
+    return values
 
 
 def _person_tracked(row: dict[str, Any]) -> dict[str, Any]:
     names = ("name", "residence", "household_no", "house_id", "tags", "address", "lon", "lat", "scope_code")
     values: dict[str, Any] = {name: row.get(name) for name in names} | {"id_number": row.get("id_number_sealed")}
     values["phone"] = row.get("phone_sealed")
-    return {name: value for name, value in values.items() if value not in (None, [])}
+    return values
 
 
 def _person_tags(age: int, male: bool, size: int, ages: list[int], poor: bool, rng: np.random.Generator) -> list[str]:
