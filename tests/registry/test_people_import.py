@@ -7,11 +7,14 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from tests.cases.conftest import IN_UNIT, OTHER_UNIT, UNIT, District
-from tests.registry.test_people import ID_NUMBER, PROTECTOR
+from stdnum.cn import ric
+from tests.cases.conftest import IN_OTHER_STREET, IN_UNIT, OTHER_UNIT, UNIT, District
+from tests.registry.test_people import ID_NUMBER, PROTECTOR, at_home
 
+from civicgrid import timesource
 from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.registry import people
 from civicgrid.registry.models import Person, Residence
@@ -104,3 +107,60 @@ def test_the_template_has_headers_an_example_and_drop_down_lists() -> None:
     assert sheet["B2"].value == ID_NUMBER and sheet["B3"].number_format == "@"  # ID numbers stay text
     lists = {str(validation.sqref): validation.formula1 for validation in sheet.data_validations.dataValidation}
     assert lists["D2:D2000"] == '"户籍,常住,流动"' and lists["J2:J2000"] == '"gcj02,wgs84"'
+
+
+def valid_id(serial: int, born: str = "19800101") -> str:
+    body = f"370202{born}{serial % 1000:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def test_hundreds_of_rows_go_in_at_once_with_the_broken_ones_reported(district: District) -> None:
+    d = district
+    lon, lat = wgs84_to_gcj02(*IN_UNIT)
+    at_sea = wgs84_to_gcj02(121.9, 37.9)
+    registered_here = people.register_person(d.session, d.grid_worker, at_home(id_number=valid_id(1)), PROTECTOR)
+    elsewhere = wgs84_to_gcj02(*IN_OTHER_STREET)
+    there = at_home(id_number=valid_id(2), lon=elsewhere[0], lat=elsewhere[1])
+    people.register_person(d.session, d.system, there, PROTECTOR)
+    good = [
+        [f"居民{n}", valid_id(n), f"1390000{n:04d}", "常住", f"H{n // 3}", "", f"泰和路{n}号", lon, lat, "gcj02", ""]
+        for n in range(3, 303)
+    ]
+    broken = {
+        10: (["坏校验", valid_id(10)[:-1] + "0"], "id_number_checksum"),
+        20: (["未出生", valid_id(20, "20990101")], "id_number_birth_date"),
+        30: (["坏手机", valid_id(30), "2390000123"], "mobile_format"),
+        40: (["重复行", good[5][1]], "duplicate_row"),
+        50: (["已登记", valid_id(1)], "duplicate_person"),
+        60: (["他处已登记", valid_id(2)], "duplicate_person"),
+        70: (["越界网格", "", "", "常住", "", "", "", "", "", "", OTHER_UNIT], "out_of_scope"),
+        80: (["坐标系不明", "", "", "常住", "", "", "", lon, lat, "北京54"], "unknown_crs"),
+    }
+    for index, (cells, _) in broken.items():
+        good[index - 2] = cells + good[index - 2][len(cells) :]
+    good[90 - 2][7:10] = [at_sea[0], at_sea[1], "gcj02"]
+    table = read_table_bytes(Path("人口.xlsx"), workbook(good))
+    report = import_people(d.session, d.grid_worker, table, PROTECTOR, source="人口.xlsx", keep_good=True)
+    assert [(item.index, item.code) for item in report.rejected] == [(n, code) for n, (_, code) in broken.items()]
+    assert "人员编号" in report.rejected[4].reason and "其他网格" in report.rejected[5].reason
+    assert str(registered_here.id) in report.rejected[4].reason and "人员编号" not in report.rejected[5].reason
+    assert report.applied and len(report.created) == 300 - len(broken)
+    imported = {p.name: p for p in people.list_people(d.session, d.grid_worker, limit=1000)}
+    assert imported["居民3"].scope_code == UNIT and imported["居民3"].placement == "located"
+    assert imported["居民91"].placement == "outside" and imported["居民91"].lon == pytest.approx(121.9, abs=1e-4)
+    assert people.view(imported["居民3"], PROTECTOR).phone == "139****0003"
+    (created,) = people.history(d.session, d.grid_worker, imported["居民3"].id)
+    (by_form,) = people.history(d.session, d.grid_worker, registered_here.id)
+    assert created.action == by_form.action == "create"
+    assert set(created.fields) ^ set(by_form.fields) == {"tags", "household_no"}  # what one has and the other lacks
+    assert people.as_of(d.session, d.grid_worker, imported["居民3"].id, timesource.now())["name"] == "居民3"
+
+
+def test_without_keep_good_a_large_file_with_one_bad_row_writes_nothing(district: District) -> None:
+    d = district
+    rows_ = [[f"居民{n}", valid_id(n), "", "常住"] + [""] * 6 + [UNIT] for n in range(200)]
+    rows_[150][1] = "11010519491231002"
+    table = read_table_bytes(Path("人口.xlsx"), workbook(rows_))
+    report = import_people(d.session, d.grid_worker, table, PROTECTOR, source="人口.xlsx", keep_good=False)
+    assert not report.applied and [item.index for item in report.rejected] == [152] and report.created == []
+    assert d.session.execute(select(func.count()).select_from(Person)).scalar_one() == 0

@@ -41,6 +41,7 @@ from civicgrid.grid.index import grid_index
 from civicgrid.grid.models import GridNode
 from civicgrid.grid.service import node_geometry
 from civicgrid.org.actor import Actor
+from civicgrid.registry import people
 from civicgrid.registry.bulk import Row, insert_records
 from civicgrid.registry.kinds import KINDS, Kind
 from civicgrid.registry.models import Person, Residence
@@ -400,7 +401,7 @@ class _Builder:
         return inserted
 
     def _insert_people(self, rows: list[dict[str, Any]]) -> None:
-        inserted = self._write(Person, rows, "person", _person_tracked)
+        inserted = self._write(Person, rows, "person", people.tracked_values)
         self.summary.counts["person"] = len(inserted)
         self.summary.counts["household"] = len({row["household_no"] for row in inserted})
 
@@ -430,13 +431,6 @@ def _tracked(kind: Kind, row: dict[str, Any]) -> dict[str, Any]:
     values["geometry"] = (
         shapely.to_wkt(shapely.from_wkb(row["geometry"]), rounding_precision=7) if row.get("geometry") else None
     )
-    return values
-
-
-def _person_tracked(row: dict[str, Any]) -> dict[str, Any]:
-    names = ("name", "residence", "household_no", "house_id", "tags", "address", "lon", "lat", "scope_code")
-    values: dict[str, Any] = {name: row.get(name) for name in names} | {"id_number": row.get("id_number_sealed")}
-    values["phone"] = row.get("phone_sealed")
     return values
 
 

@@ -26,7 +26,7 @@ from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.history import changes_of, diff, record_change, replay, require_reason, require_version
-from civicgrid.registry.identifiers import check_mobile, check_resident_id, mask_id_number
+from civicgrid.registry.identifiers import ResidentId, check_mobile, check_resident_id, mask_id_number
 from civicgrid.registry.models import CaseSubject, Person, RegistryChange, Residence
 from civicgrid.registry.placing import Where, place
 from civicgrid.registry.protect import Protector
@@ -87,15 +87,66 @@ class PersonView:
 def register_person(session: Session, actor: Actor, data: PersonInput, protector: Protector) -> Person:
     """A new person in the actor's grids; the same ID number registered twice is refused with the existing record."""
     actor.require(Permission.REGISTRY_WRITE, "登记人口信息")
-    person = Person(name=_name(data.name), residence=data.residence.value, tags=_tags(data.tags))
-    person.household_no = (data.household_no or "").strip() or None
-    person.address = (data.address or "").strip() or None
-    _set_identifiers(session, person, data.id_number, data.phone, protector)
+    columns = person_columns(check_person(data), protector)
+    if columns["id_number_index"]:
+        _refuse_duplicate(session, Person(), columns["id_number_index"])
+    person = Person(**columns)
     _place(session, actor, person, data)
     session.add(person)
     session.flush()
     record_change(session, actor, OBJECT_TYPE, person.id, "create", diff({}, _tracked(person)))
     return person
+
+
+@dataclass(frozen=True)
+class CheckedPerson:
+    """A person's own fields, checked (the ID number read: birth date and sex), before sealing and placing."""
+
+    name: str
+    resident_id: ResidentId | None
+    phone: str | None
+    residence: Residence
+    household_no: str | None
+    tags: list[str]
+    address: str | None
+
+
+def check_person(data: PersonInput) -> CheckedPerson:
+    """Everything about a new person that needs no database: name, ID number (GB 11643), mobile, tags."""
+    has_id, has_phone = bool(data.id_number and data.id_number.strip()), bool(data.phone and data.phone.strip())
+    return CheckedPerson(
+        name=_name(data.name),
+        resident_id=check_resident_id(data.id_number or "") if has_id else None,
+        phone=check_mobile(data.phone or "") if has_phone else None,
+        residence=data.residence,
+        household_no=(data.household_no or "").strip() or None,
+        tags=_tags(data.tags),
+        address=(data.address or "").strip() or None,
+    )
+
+
+def person_columns(checked: CheckedPerson, protector: Protector) -> dict[str, Any]:
+    """The registry_person columns of a checked person, identifiers sealed and blind-indexed (not yet placed)."""
+    resident = checked.resident_id
+    columns: dict[str, Any] = {"name": checked.name, "residence": checked.residence.value, "tags": checked.tags}
+    columns |= {"household_no": checked.household_no, "address": checked.address}
+    columns |= {"birth_date": resident.birth_date if resident else None, "male": resident.male if resident else None}
+    for name, value in (("id_number", resident.number if resident else None), ("phone", checked.phone)):
+        column = f"person.{name}"
+        columns[f"{name}_sealed"] = protector.seal(value, column) if value else None
+        columns[f"{name}_index"] = protector.blind_index(value, column) if value else None
+    return columns
+
+
+def tracked_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The versioned fields of a person given as columns (a record's or a row about to be inserted)."""
+    values: dict[str, Any] = {name: row.get(name) for name in TRACKED}
+    values["tags"] = list(row.get("tags") or [])
+    if values["moved_out_at"] is not None:
+        values["moved_out_at"] = values["moved_out_at"].isoformat()
+    values["id_number"] = row.get("id_number_sealed")
+    values["phone"] = row.get("phone_sealed")
+    return values
 
 
 def correct_person(
@@ -378,13 +429,7 @@ def _move_case_links(session: Session, from_id: int, to_id: int) -> None:
 
 
 def _tracked(person: Person) -> dict[str, Any]:
-    values: dict[str, Any] = {name: getattr(person, name) for name in TRACKED}
-    values["tags"] = list(person.tags or [])
-    if person.moved_out_at is not None:
-        values["moved_out_at"] = person.moved_out_at.isoformat()
-    values["id_number"] = person.id_number_sealed
-    values["phone"] = person.phone_sealed
-    return values
+    return tracked_values({name: getattr(person, name) for name in (*TRACKED, "id_number_sealed", "phone_sealed")})
 
 
 def _in_scope(session: Session, actor: Actor, person_id: int) -> Person:

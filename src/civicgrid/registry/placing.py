@@ -68,7 +68,7 @@ def place(session: Session, actor: Actor, where: Where, allowed: tuple[str, ...]
     if where.lon is not None or where.lat is not None:
         raise InvalidInputError("经度和纬度须同时填写", code="incomplete_coordinates")
     placement = Placement.MANUAL if where.grid_code else Placement.NO_LOCATION
-    node_id, code = _fallback_grid(session, actor, where, doing)
+    node_id, code = fallback_grid(session, actor, where, doing)
     return Placed(None, None, None, placement, node_id, code)
 
 
@@ -78,11 +78,12 @@ def _from_found(
     if found.node is not None:
         actor.require_grid(found.node.code, doing)
         return Placed(found.lon, found.lat, wkb, Placement.LOCATED, found.node.id, found.node.code)
-    node_id, code = _fallback_grid(session, actor, where, doing)
+    node_id, code = fallback_grid(session, actor, where, doing)
     return Placed(found.lon, found.lat, wkb, Placement.OUTSIDE, node_id, code)
 
 
-def _fallback_grid(session: Session, actor: Actor, where: Where, doing: str) -> tuple[int, str]:
+def fallback_grid(session: Session, actor: Actor, where: Where, doing: str) -> tuple[int, str]:
+    """The grid that looks after a record without a place on the map: the one named, else the actor's own."""
     code = where.grid_code or home_grid(actor)
     actor.require_grid(code, doing)
     node_id = grid_index(session).ids_by_code.get(code)
