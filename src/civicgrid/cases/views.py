@@ -222,6 +222,8 @@ _EVENT_LABELS = {
     "merged_duplicate": "合并重复件",
     "moved_to_master": "随主案件改并",
     "closed_with_master": "随主案件结案",
+    "link_subject": "关联登记对象",
+    "unlink_subject": "取消关联登记对象",
 }
 
 

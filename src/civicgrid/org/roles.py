@@ -77,6 +77,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CASE_RATE,
         Permission.CASE_VIEW_CONTACT,
         Permission.KPI_READ,
+        Permission.REGISTRY_READ,  # the command centre sees what a case is about (masked)
     },
     Role.DEPT_STAFF: _STAFF_READ | {Permission.CASE_HANDLE},
     Role.GRID_WORKER: _STAFF_READ
