@@ -23,6 +23,7 @@ from civicgrid.cases.workflow import Action
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
+from civicgrid.registry import links
 from civicgrid.web.action_forms import CATEGORY, DEPARTMENTS, FORMS, action_input
 from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.forms import SubmittedForm, category_options, department_options, error_map, uploads
@@ -81,6 +82,10 @@ def _render(
         "failed": failed,
         "errors": errors or {},
         "values": values or {},
+        "subjects": links.subjects_of(session, actor, case),
+        "may_link_subject": actor.has(Permission.REGISTRY_READ) and any(actor.has(p) for p in links.LINKERS),
+        "subject_kinds": links.linkable_kinds(),
+        "subject_error": request.query_params.get("subject_error", "")[:200],
     }
     return page(request, "cases/detail.html", context, status_code=status_code)
 
