@@ -1,7 +1,7 @@
 """Many new registry records at once — an import of 100,000 residents, the demo's registry — written the way
-single registrations are (the same columns, a creation entry each in the history) but set-based: one multi-row
-INSERT … RETURNING per chunk (ids come from the database, so concurrent writers cannot collide), then the
-history rows in one executemany."""
+single registrations are (the same columns, a creation entry each in the history) but set-based: a chunk of rows
+in one statement with the ids the database gives (so concurrent writers cannot collide), then their history rows
+in one executemany."""
 
 from __future__ import annotations
 
@@ -37,16 +37,29 @@ def insert_records(
     moment = at or timesource.now()
     columns = {name for row in rows for name in row} | {"created_at", "updated_at", "version"}
     stamp = dict.fromkeys(columns) | {"created_at": moment, "updated_at": moment, "version": 1}
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids: list[int] = []
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        new_ids = [int(i) for i in session.execute(statement, [stamp | row for row in chunk]).scalars()]
+        new_ids = _insert_chunk(session, table, [stamp | row for row in chunk])
         for row, new_id in zip(chunk, new_ids, strict=True):
             row["id"] = new_id
         history = creation_rows(actor, object_type, {row["id"]: _present(tracked(row)) for row in chunk}, moment)
         session.execute(insert(_CHANGES), history)
         ids.extend(new_ids)
+    return ids
+
+
+def _insert_chunk(session: Session, table: Table, rows: list[Row]) -> list[int]:
+    """PostgreSQL: one multi-row INSERT … RETURNING. SQLite runs RETURNING row by row, so there the first row goes
+    in alone — which takes the database's single write lock until commit — and the others follow with the ids after
+    it, which no other writer can take meanwhile."""
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    if session.get_bind().dialect.name != "sqlite":
+        return [int(i) for i in session.execute(statement, rows).scalars()]
+    first = int(session.execute(statement, rows[0]).scalar_one())
+    ids = list(range(first, first + len(rows)))
+    if len(rows) > 1:
+        session.execute(insert(table), [row | {"id": i} for row, i in zip(rows[1:], ids[1:], strict=True)])
     return ids
 
 

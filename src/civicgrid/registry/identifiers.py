@@ -16,6 +16,7 @@ precise ``code`` for the API.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -61,7 +62,7 @@ def check_resident_id(value: str, *, today: dt.date | None = None) -> ResidentId
     expected = ric.calc_check_digit(number)
     if number[17] != expected:
         raise InvalidInputError(f"身份证号码“{shown}”校验位错误（按前17位应为{expected}）", code="id_number_checksum")
-    return ResidentId(number, birth, int(number[16]) % 2 == 1, number[:6], _region_name(number))
+    return ResidentId(number, birth, int(number[16]) % 2 == 1, number[:6], _region_name(number[:6]))
 
 
 def check_credit_code(value: str) -> str:
@@ -113,9 +114,11 @@ def _birth_date(number: str) -> dt.date | None:
         return None
 
 
-def _region_name(number: str) -> str | None:
+@functools.lru_cache(maxsize=4096)
+def _region_name(region_code: str) -> str | None:
+    """The region's name from python-stdnum's table — a slow lookup, and an import repeats a few hundred codes."""
     try:
-        place = ric.get_birth_place(number)
+        place = ric.get_birth_place(region_code + "19000101" + "0000")
     except InvalidComponent:
         return None
     return f"{place.get('province', '')}{place.get('county', '')}" or None

@@ -192,12 +192,18 @@ def _locate_all(index: GridIndex, rows: list[_Row], report: ImportReport) -> dic
         if row.data.lon is None or row.data.lat is None:
             continue
         try:
-            crs = parse_crs(row.data.crs)
-            validate_lonlat(np.array([row.data.lon]), np.array([row.data.lat]))
+            by_crs.setdefault(parse_crs(row.data.crs), []).append(row)
         except InvalidInputError as error:
             _refuse(report, row, error.message, error.code)
-            continue
-        by_crs.setdefault(crs, []).append(row)
+    for crs, group in by_crs.items():
+        lons, lats = np.array([r.data.lon for r in group]), np.array([r.data.lat for r in group])
+        plausible = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
+        for row in (row for row, ok in zip(group, plausible.tolist(), strict=True) if not ok):
+            try:  # for its message
+                validate_lonlat(np.array([row.data.lon]), np.array([row.data.lat]))
+            except InvalidInputError as error:
+                _refuse(report, row, error.message, error.code)
+        by_crs[crs] = [row for row in group if not row.refused]
     found: dict[int, tuple[int, float, float]] = {}
     for crs, group in by_crs.items():
         lons, lats = to_wgs84(np.array([r.data.lon for r in group]), np.array([r.data.lat for r in group]), crs)
