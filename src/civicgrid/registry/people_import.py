@@ -12,7 +12,6 @@ the importer's scope — is reported with its row number; nothing is written unl
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,62 +40,28 @@ from civicgrid.registry.people import (
 )
 from civicgrid.registry.placing import Where, fallback_grid
 from civicgrid.registry.protect import Protector
+from civicgrid.registry.sheets import Column, template
 from civicgrid.tables import Cell, Table, blank
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    note: str
-    example: str
-    choices: tuple[str, ...] = ()
-    required: bool = False
-
 
 COLUMNS = (
     Column("姓名", "必填", "王秀兰", required=True),
-    Column("身份证号码", "18位，末位可为X", "11010519491231002X"),
-    Column("手机号码", "11位", "13812345678"),
+    Column("身份证号码", "18位，末位可为X", "11010519491231002X", text=True),
+    Column("手机号码", "11位", "13812345678", text=True),
     Column("居住类型", "户籍/常住/流动", "户籍", tuple(r.label for r in Residence)),
-    Column("户号", "同一户填相同户号", "HC-0001"),
+    Column("户号", "同一户填相同户号", "HC-0001", text=True),
     Column("标签", "多个用顿号分隔，如 独居老人、低保", "独居老人、低保"),
     Column("地址", "", "泰和路12号2单元301"),
     Column("经度", "与纬度同时填写", "120.4301"),
     Column("纬度", "", "36.4249"),
     Column("坐标系", "gcj02（高德/腾讯）或 wgs84（GPS/天地图）", "gcj02", ("gcj02", "wgs84")),
-    Column("网格代码", "无坐标时填写所属网格", ""),
+    Column("网格代码", "无坐标时填写所属网格", "", text=True),
 )
-_TEXT_COLUMNS = ("身份证号码", "手机号码", "户号", "网格代码")
+_TEXT_COLUMNS = tuple(column.header for column in COLUMNS if column.text)
 
 
 def people_template() -> bytes:
     """The .xlsx template: headers, one example row, drop-down lists, text-formatted number columns."""
-    from openpyxl import Workbook
-    from openpyxl.comments import Comment
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "实有人口"
-    sheet.append([column.header for column in COLUMNS])
-    sheet.append([column.example for column in COLUMNS])
-    for index, column in enumerate(COLUMNS, start=1):
-        letter = sheet.cell(row=1, column=index).column_letter
-        sheet.column_dimensions[letter].width = max(12, len(column.example) + 4)
-        if column.note:
-            sheet.cell(row=1, column=index).comment = Comment(column.note, "civicgrid")
-        if column.header in _TEXT_COLUMNS:
-            for row in range(2, 2001):
-                sheet.cell(row=row, column=index).number_format = "@"
-        if column.choices:
-            validation = DataValidation(type="list", formula1='"' + ",".join(column.choices) + '"', allow_blank=True)
-            validation.error = f"请从下拉列表中选择：{'、'.join(column.choices)}"
-            sheet.add_data_validation(validation)
-            validation.add(f"{letter}2:{letter}2000")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return template("实有人口", COLUMNS)
 
 
 def import_people(
