@@ -349,3 +349,28 @@ def test_people_are_imported_from_the_template_with_bad_rows_reported(migrated: 
     assert "id_number_checksum" in refused.output and "未写入任何数据" in refused.output
     kept = run(migrated, "registry", "people", "import", str(people), "--keep-good")
     assert "新增1" in kept.output and "已写入" in kept.output
+
+
+def test_objects_are_imported_from_a_sheet_and_a_geojson_file(migrated: CliRunner, tmp_path: Path) -> None:
+    template = tmp_path / "单位模板.xlsx"
+    assert run(migrated, "registry", "objects", "template", "enterprise", str(template)).exit_code == 0
+    assert template.read_bytes().startswith(b"PK")
+    assert run(migrated, "registry", "objects", "template", "ship", str(template)).exit_code != 0
+    table = tmp_path / "grid.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    companies = tmp_path / "单位.csv"
+    companies.write_text(
+        "名称,统一社会信用代码,规模,网格代码\n海川机械,914403001922038216,规上,370215002\n坏公司,914403001922038217,,370215002\n",
+        encoding="utf-8",
+    )
+    refused = run(migrated, "registry", "objects", "import", "enterprise", str(companies))
+    assert refused.exit_code == 1 and "第3行" in refused.output and "credit_code_checksum" in refused.output
+    kept = run(migrated, "registry", "objects", "import", "enterprise", str(companies), "--keep-good")
+    assert "新增1" in kept.output and "已写入" in kept.output
+    rivers = tmp_path / "河道.geojson"
+    line = {"type": "LineString", "coordinates": [[120.0, 36.0], [120.01, 36.0]]}
+    feature = {"type": "Feature", "properties": {"名称": "墨水河", "网格代码": "370215002"}, "geometry": line}
+    rivers.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    placed = run(migrated, "registry", "objects", "import", "river", str(rivers))
+    assert placed.exit_code == 0 and "新增1" in placed.output, placed.output
