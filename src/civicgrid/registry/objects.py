@@ -136,8 +136,9 @@ def find(
 ) -> tuple[list[PlacedObject], int]:
     """One page of the records in the actor's grids matching the filters, and how many match in all."""
     kind = kind_of(kind_key)
-    actor.require(Permission.REGISTRY_READ, f"查看{kind.label}")
-    stmt = _filtered(kind, actor, grid_code, tag, text, equal or {}, include_retired)
+    stmt = matching(
+        kind.key, actor, grid_code=grid_code, tag=tag, text=text, equal=equal, include_retired=include_retired
+    )
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = stmt.order_by(kind.model.scope_code, kind.model.id).limit(limit).offset(offset)
     return list(session.scalars(page)), total
@@ -278,15 +279,19 @@ def _set_natural_key(session: Session, actor: Actor, kind: Kind, record: PlacedO
     )
 
 
-def _filtered(
-    kind: Kind,
+def matching(
+    kind_key: str,
     actor: Actor,
-    grid_code: str | None,
-    tag: str | None,
-    text: str | None,
-    equal: Mapping[str, Any],
-    include_retired: bool,
+    *,
+    grid_code: str | None = None,
+    tag: str | None = None,
+    text: str | None = None,
+    equal: Mapping[str, Any] | None = None,
+    include_retired: bool = False,
 ) -> Select[Any]:
+    """The records of a kind in the actor's grids matching the filters (for a page, an export, a campaign)."""
+    kind = kind_of(kind_key)
+    actor.require(Permission.REGISTRY_READ, f"查看{kind.label}")
     model = kind.model
     stmt = select(model).where(code_in_subtrees(model.scope_code, actor.grid_codes))
     if grid_code:
@@ -296,7 +301,7 @@ def _filtered(
     if text and text.strip():
         pattern = like_pattern(text)
         stmt = stmt.where(or_(model.name.like(pattern, escape="/"), model.address.like(pattern, escape="/")))
-    for name, value in equal.items():
+    for name, value in (equal or {}).items():
         kind.field(name)
         stmt = stmt.where(getattr(model, name) == value)
     if not include_retired:

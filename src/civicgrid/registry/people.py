@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from civicgrid import audit, timesource
@@ -226,6 +226,31 @@ def find_people(
 ) -> tuple[list[Person], int]:
     """One page of the people in the actor's grids matching the filters (``text``: part of the name or the
     address), and how many match in all. Merged duplicates are never listed."""
+    stmt = matching(
+        actor,
+        grid_code=grid_code,
+        tag=tag,
+        text=text,
+        residence=residence,
+        household_no=household_no,
+        include_moved_out=include_moved_out,
+    )
+    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+    page = stmt.order_by(Person.scope_code, Person.id).limit(limit).offset(offset)
+    return list(session.scalars(page)), total
+
+
+def matching(
+    actor: Actor,
+    *,
+    grid_code: str | None = None,
+    tag: str | None = None,
+    text: str | None = None,
+    residence: Residence | None = None,
+    household_no: str | None = None,
+    include_moved_out: bool = False,
+) -> Select[Any]:
+    """The people in the actor's grids matching the filters (for a page, an export, a campaign's targets)."""
     actor.require(Permission.REGISTRY_READ, "查看人口信息")
     stmt = select(Person).where(code_in_subtrees(Person.scope_code, actor.grid_codes), Person.merged_into_id.is_(None))
     if grid_code:
@@ -241,9 +266,7 @@ def find_people(
         stmt = stmt.where(Person.household_no == household_no.strip())
     if not include_moved_out:
         stmt = stmt.where(Person.moved_out_at.is_(None))
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    page = stmt.order_by(Person.scope_code, Person.id).limit(limit).offset(offset)
-    return list(session.scalars(page)), total
+    return stmt
 
 
 def get_person(session: Session, actor: Actor, person_id: int) -> Person:
@@ -253,7 +276,7 @@ def get_person(session: Session, actor: Actor, person_id: int) -> Person:
 
 def view(person: Person, protector: Protector) -> PersonView:
     """What every reader sees: the identifiers masked (the ID number 1101**********002X, the phone 138****5678)."""
-    id_number, phone = _opened(person, protector)
+    id_number, phone = opened(person, protector)
     return PersonView(
         id=person.id,
         name=person.name,
@@ -278,7 +301,7 @@ def reveal(session: Session, actor: Actor, person_id: int, *, reason: str, prote
     actor.require(Permission.REGISTRY_REVEAL, "查看完整身份证号码和电话")
     person = get_person(session, actor, person_id)
     why = require_reason(reason)
-    id_number, phone = _opened(person, protector)
+    id_number, phone = opened(person, protector)
     shown = {name: value for name, value in (("id_number", id_number), ("phone", phone)) if value}
     audit.record(session, actor, "registry.reveal", OBJECT_TYPE, person.id, {"reason": why, "fields": sorted(shown)})
     return shown
@@ -439,7 +462,7 @@ def _in_scope(session: Session, actor: Actor, person_id: int) -> Person:
     return person
 
 
-def _opened(person: Person, protector: Protector) -> tuple[str | None, str | None]:
+def opened(person: Person, protector: Protector) -> tuple[str | None, str | None]:
     id_number = protector.open(person.id_number_sealed, "person.id_number") if person.id_number_sealed else None
     phone = protector.open(person.phone_sealed, "person.phone") if person.phone_sealed else None
     return id_number, phone
