@@ -77,13 +77,17 @@ class ImportReport:
 
 def read_text_file(path: Path) -> str:
     """Read a text file that may be UTF-8 (with or without BOM) or GB18030, as Chinese offices export both."""
-    raw = path.read_bytes()
+    return decode_text(path.read_bytes(), path.name)
+
+
+def decode_text(raw: bytes, name: str) -> str:
+    """Bytes of a text file as UTF-8 (with or without BOM) or GB18030; ``name`` for the error."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InvalidInputError(f"无法识别文件编码：{path.name}（应为 UTF-8 或 GBK/GB18030）", code="unknown_encoding")
+    raise InvalidInputError(f"无法识别文件编码：{name}（应为 UTF-8 或 GBK/GB18030）", code="unknown_encoding")
 
 
 def csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:

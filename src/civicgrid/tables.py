@@ -1,6 +1,6 @@
 """Reading the tables people bring: a CSV or ``.xlsx`` file as a header and its numbered data rows.
 
-CSV in UTF-8, UTF-8 with BOM or GB18030 (``importing.read_text_file``), quoted multi-line cells allowed; ``.xlsx``
+CSV in UTF-8, UTF-8 with BOM or GB18030 (``importing.decode_text``), quoted multi-line cells allowed; ``.xlsx``
 through python-calamine (a Rust reader: 100,000 rows in about a second, where openpyxl takes twenty), the first
 sheet unless one is named. Excel files often claim a huge used
 range: reading stops at the first run of ``EMPTY_ROWS_END`` fully empty rows, and columns right of the last header
@@ -21,7 +21,7 @@ from pathlib import Path
 from python_calamine import CalamineError, CalamineWorkbook
 
 from civicgrid.errors import InvalidInputError
-from civicgrid.importing import read_text_file
+from civicgrid.importing import decode_text
 
 EMPTY_ROWS_END = 50  # this many fully empty rows in a row end an .xlsx sheet (bogus used ranges)
 
@@ -49,15 +49,14 @@ def read_table_bytes(path: Path, raw: bytes, *, sheet: str | None = None) -> Tab
             f"不支持旧版 Excel 文件（.xls）：{path.name}。请在 Excel/WPS 中另存为 .xlsx 或 CSV 后再导入",
             code="unsupported_format",
         )
-    return _read_csv(path)
+    return _read_csv(path, decode_text(raw, path.name))
 
 
 def blank(cell: Cell) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
-def _read_csv(path: Path) -> Table:
-    text = read_text_file(path)
+def _read_csv(path: Path, text: str) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)  # a torn quote is an error, not a cell
     try:
         header = next(reader, None)

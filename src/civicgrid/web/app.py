@@ -28,6 +28,7 @@ from civicgrid.web import (
     intake_pages,
     pages,
     public,
+    registry_files,
     registry_pages,
     registry_stats,
     reports,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(admin.router)
     app.include_router(reports.router)
     app.include_router(registry_stats.router)  # before the registry pages: /registry/stats is not a kind
+    app.include_router(registry_files.router)  # nor /registry/import, nor …/export.xlsx
     app.include_router(registry_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

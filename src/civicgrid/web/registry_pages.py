@@ -447,6 +447,8 @@ def _list_context(
         "previous_link": link(number - 1) if number > 1 else None,
         "next_link": link(number + 1) if number < pages else None,
         "may_write": actor.has(Permission.REGISTRY_WRITE),
+        "may_reveal": key == PEOPLE and actor.has(Permission.REGISTRY_REVEAL),
+        "export_query": urlencode(kept),
     }
 
 
