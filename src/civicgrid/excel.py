@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -22,6 +23,7 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class Formatted:
 def percent(value: float | int | None) -> Formatted:
     """A rate given in percent (99.6) as Excel's own percent: the fraction 0.996, shown as 99.6%."""
     return Formatted(None if value is None else value / 100.0, PERCENT_FORMAT)
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """The Content-Disposition header that downloads ``filename`` (Chinese names kept, RFC 5987)."""
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
 
 
 def neutralise(value: str) -> str:

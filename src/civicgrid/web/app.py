@@ -15,6 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from civicgrid import migrate
 from civicgrid.api import case_map, cases, errors, grid, kpi
 from civicgrid.api import public as public_api
+from civicgrid.api import registry as registry_api
 from civicgrid.api import registry_stats as registry_stats_api
 from civicgrid.db import make_engine, make_session_factory
 from civicgrid.scheduler import Scheduler
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
     app.include_router(grid.router)
     app.include_router(registry_stats_api.router)  # before the registry API: /registry/stats is not a kind
+    app.include_router(registry_api.router)
     app.include_router(case_map.router)  # before cases: /cases/points is not a case number
     app.include_router(cases.router)
     app.include_router(kpi.router)

@@ -16,7 +16,7 @@ from civicgrid.cases import queries
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import Case, CaseState, Channel, Rating
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
-from civicgrid.excel import workbook_bytes
+from civicgrid.excel import XLSX_MEDIA_TYPE, attachment, workbook_bytes
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
@@ -249,8 +249,8 @@ def export_cases(request: Request, session: ReadSession, actor: SignedIn) -> Res
     content = workbook_bytes("案件清单", EXPORT_HEADERS, (_export_row(row) for row in rows), note=note)
     return Response(
         content,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": "attachment; filename*=UTF-8''%E6%A1%88%E4%BB%B6%E6%B8%85%E5%8D%95.xlsx"},
+        media_type=XLSX_MEDIA_TYPE,
+        headers=attachment("案件清单.xlsx"),
     )
 
 

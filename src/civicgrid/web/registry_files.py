@@ -9,7 +9,6 @@ who gives a reason (audited by the service).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -19,6 +18,7 @@ from starlette.datastructures import UploadFile
 from civicgrid.api.deps import ReadSession
 from civicgrid.api.errors import status_for
 from civicgrid.errors import CivicgridError, InvalidInputError
+from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
@@ -35,7 +35,6 @@ from civicgrid.web.render import page
 
 router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
 MAX_UPLOAD = 50 * 1024 * 1024
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _kinds() -> list[tuple[str, str]]:
@@ -160,5 +159,4 @@ def _import_page(
 
 
 def _xlsx(content: bytes, filename: str) -> Response:
-    disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
-    return Response(content, media_type=XLSX, headers={"Content-Disposition": disposition})
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))
