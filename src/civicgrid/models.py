@@ -1,6 +1,7 @@
 """Imports every table module so that the metadata (for Alembic and mappers) is complete."""
 
 from civicgrid import audit, counters
+from civicgrid.campaigns import models as campaign_models
 from civicgrid.cases import models as case_models
 from civicgrid.db import Base
 from civicgrid.grid import models as grid_models
@@ -14,6 +15,7 @@ metadata = Base.metadata
 
 __all__ = [
     "audit",
+    "campaign_models",
     "case_models",
     "counters",
     "grid_models",

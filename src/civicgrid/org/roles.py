@@ -59,6 +59,8 @@ class Permission(StrEnum):
     REGISTRY_READ = "registry.read"  # the registry of the actor's grids: people, houses, units … (masked)
     REGISTRY_WRITE = "registry.write"  # record and correct registry objects in the actor's grids
     REGISTRY_REVEAL = "registry.reveal"  # see an ID number or phone in full, giving a reason (audited)
+    CAMPAIGN_MANAGE = "campaign.manage"  # launch and close door-to-door campaigns (摸排/排查/走访) in the actor's grids
+    CAMPAIGN_VISIT = "campaign.visit"  # fill in a campaign's form for the targets in the actor's grids
 
 
 _STAFF_READ = frozenset({Permission.GRID_READ, Permission.ORG_READ, Permission.CASE_READ})
@@ -88,6 +90,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.CASE_ESCALATE,
         Permission.REGISTRY_READ,
         Permission.REGISTRY_WRITE,  # she keeps her grids' registry current in the field, masked
+        Permission.CAMPAIGN_VISIT,
     },
     Role.HOTLINE_OPERATOR: _STAFF_READ | {Permission.CASE_INTAKE, Permission.CASE_RATE, Permission.CASE_VIEW_CONTACT},
     Role.RESIDENT: frozenset(

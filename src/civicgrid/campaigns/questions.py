@@ -1,0 +1,235 @@
+"""A campaign's form: questions with a type, a required flag, choices, and — for the answers that mean a problem —
+the case category a hazard opens a case in (燃气安全隐患, 消防通道堵塞 …).
+
+Forms are checked when a campaign is created (a bad form is refused before anyone walks out with it) and every
+answer when it comes in, with the message naming the question. Three ready-made forms cover the seed reports'
+campaigns: 入户摸排 of households, 走访 of elderly people living alone, 安全排查 of enterprises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from civicgrid.cases.models import Category
+from civicgrid.errors import InvalidInputError
+
+YES, NO = "是", "否"
+RESIDENTS = "residents"  # the question whose answers add up to the people counted (共计N人)
+
+
+class QuestionType(StrEnum):
+    TEXT = "text"
+    NUMBER = "number"
+    CHOICE = "choice"
+    YES_NO = "yes_no"
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    type: QuestionType
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    hazard_when: str | None = None  # the answer that means a hazard
+    hazard_category: str | None = None  # the case category it opens a case in (its code)
+
+    def options(self) -> tuple[str, ...]:
+        return (YES, NO) if self.type is QuestionType.YES_NO else self.choices
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "type": self.type.value,
+            "required": self.required,
+            "choices": list(self.choices),
+            "hazard_when": self.hazard_when,
+            "hazard_category": self.hazard_category,
+        }
+
+
+def from_json(stored: Sequence[Mapping[str, Any]]) -> list[Question]:
+    return [
+        Question(
+            key=item["key"],
+            label=item["label"],
+            type=QuestionType(item["type"]),
+            required=bool(item.get("required")),
+            choices=tuple(item.get("choices") or ()),
+            hazard_when=item.get("hazard_when"),
+            hazard_category=item.get("hazard_category"),
+        )
+        for item in stored
+    ]
+
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+def check_form(session: Session, raw: Sequence[Mapping[str, Any]]) -> list[Question]:
+    """The questions as given (a hazard's category by code or by name), or a refusal naming the question."""
+    if not raw:
+        raise InvalidInputError("请至少设置一个问题", code="form_empty")
+    questions: list[Question] = []
+    for number, item in enumerate(raw, start=1):
+        questions.append(_question(session, number, item))
+    keys = [question.key for question in questions]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise InvalidInputError(f"问题编号重复：{'、'.join(repeated)}", code="form_key_repeated")
+    return questions
+
+
+def _question(session: Session, number: int, item: Mapping[str, Any]) -> Question:
+    where = f"第{number}个问题"
+    key, label = str(item.get("key") or "").strip(), str(item.get("label") or "").strip()
+    if not _KEY.match(key):
+        raise InvalidInputError(f"{where}的编号“{key}”应为小写字母开头的字母、数字或下划线", code="form_bad_key")
+    if not label or len(label) > 100:
+        raise InvalidInputError(f"{where}缺少题目（最多100字）", code="form_bad_label")
+    try:
+        kind = QuestionType(str(item.get("type") or ""))
+    except ValueError as error:
+        allowed = "、".join(t.value for t in QuestionType)
+        raise InvalidInputError(f"{where}的类型应为：{allowed}", code="form_bad_type") from error
+    choices = tuple(str(choice).strip() for choice in item.get("choices") or () if str(choice).strip())
+    if kind is QuestionType.CHOICE and len(choices) < 2:
+        raise InvalidInputError(f"“{label}”至少需要两个选项", code="form_few_choices")
+    question = Question(key, label, kind, bool(item.get("required")), choices if kind is QuestionType.CHOICE else ())
+    when, category = item.get("hazard_when"), item.get("hazard_category")
+    if when is None and category is None:
+        return question
+    if when not in question.options():
+        raise InvalidInputError(f"“{label}”的隐患条件应为其选项之一", code="form_bad_hazard")
+    return Question(
+        **{**question.__dict__, "hazard_when": when, "hazard_category": _category(session, label, category)}
+    )
+
+
+def _category(session: Session, label: str, value: Any) -> str:
+    text = str(value or "").strip()
+    found = (
+        session.execute(
+            select(Category.code).where((Category.code == text) | (Category.name == text), Category.is_active).limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    if len(found) != 1:
+        raise InvalidInputError(f"“{label}”的隐患案件类别“{text}”不存在", code="form_bad_category")
+    return str(found[0])
+
+
+def check_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers as stored (numbers as numbers); an unknown key, a missing required answer or a value outside
+    the choices is refused naming the question."""
+    known = {question.key for question in questions}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InvalidInputError(f"表单中没有这些问题：{'、'.join(unknown)}", code="answer_unknown_question")
+    answers: dict[str, Any] = {}
+    for question in questions:
+        value = raw.get(question.key)
+        text = "" if value is None else str(value).strip()
+        if not text:
+            if question.required:
+                raise InvalidInputError(
+                    f"请回答“{question.label}”", code="answer_required", detail={"key": question.key}
+                )
+            continue
+        answers[question.key] = _typed(question, text)
+    return answers
+
+
+def _typed(question: Question, text: str) -> Any:
+    if question.type is QuestionType.NUMBER:
+        try:
+            number = float(text)
+        except ValueError as error:
+            raise InvalidInputError(
+                f"“{question.label}”应填数字", code="answer_not_a_number", detail={"key": question.key}
+            ) from error
+        if number < 0:
+            raise InvalidInputError(
+                f"“{question.label}”不能为负数", code="answer_negative", detail={"key": question.key}
+            )
+        return int(number) if number.is_integer() else number
+    if question.type in (QuestionType.CHOICE, QuestionType.YES_NO) and text not in question.options():
+        allowed = "、".join(question.options())
+        raise InvalidInputError(
+            f"“{question.label}”应为：{allowed}", code="answer_not_a_choice", detail={"key": question.key}
+        )
+    return text[:500]
+
+
+def hazards(questions: Sequence[Question], answers: Mapping[str, Any]) -> list[Question]:
+    """The questions whose answer means a hazard."""
+    return [q for q in questions if q.hazard_when is not None and answers.get(q.key) == q.hazard_when]
+
+
+@dataclass(frozen=True)
+class Preset:
+    key: str
+    title: str
+    verb: str
+    target_kind: str
+    tag: str | None
+    questions: tuple[dict[str, Any], ...]
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset(
+        "household_survey",
+        "入户摸排（房屋与人口核查）",
+        "摸排",
+        "house",
+        None,
+        (
+            {"key": RESIDENTS, "label": "实际居住人数", "type": "number", "required": True},
+            {"key": "occupancy", "label": "房屋使用状况", "type": "choice", "required": True,
+             "choices": ["自住", "出租", "空置", "其他"]},
+            {"key": "elderly_alone", "label": "是否有独居老人", "type": "yes_no", "required": True},
+            {"key": "gas", "label": "是否存在燃气安全隐患", "type": "yes_no", "required": True,
+             "hazard_when": YES, "hazard_category": "燃气安全隐患"},
+            {"key": "note", "label": "备注", "type": "text"},
+        ),
+    ),
+    Preset(
+        "elderly_visit",
+        "独居老人走访",
+        "走访",
+        "people",
+        "独居老人",
+        (
+            {"key": "health", "label": "身体状况", "type": "choice", "required": True,
+             "choices": ["良好", "一般", "较差"]},
+            {"key": "needs_help", "label": "是否需要帮扶", "type": "yes_no", "required": True,
+             "hazard_when": YES, "hazard_category": "养老服务"},
+            {"key": "note", "label": "走访记录", "type": "text"},
+        ),
+    ),
+    Preset(
+        "enterprise_safety",
+        "企业安全生产排查",
+        "排查",
+        "enterprise",
+        None,
+        (
+            {"key": "fire_exit", "label": "消防通道", "type": "choice", "required": True, "choices": ["畅通", "堵塞"],
+             "hazard_when": "堵塞", "hazard_category": "消防通道堵塞"},
+            {"key": "safety", "label": "是否存在安全生产隐患", "type": "yes_no", "required": True,
+             "hazard_when": YES, "hazard_category": "企业安全隐患"},
+            {"key": "employees", "label": "在岗人数", "type": "number"},
+            {"key": "note", "label": "备注", "type": "text"},
+        ),
+    ),
+)  # fmt: skip
+PRESET_BY_KEY = {preset.key: preset for preset in PRESETS}
