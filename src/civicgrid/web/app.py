@@ -23,6 +23,7 @@ from civicgrid.settings import Settings, get_settings
 from civicgrid.web import (
     admin,
     auth_pages,
+    campaign_pages,
     case_detail,
     case_list,
     dashboard,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(registry_stats.router)  # before the registry pages: /registry/stats is not a kind
     app.include_router(registry_files.router)  # nor /registry/import, nor …/export.xlsx
     app.include_router(registry_pages.router)
+    app.include_router(campaign_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -85,7 +85,8 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/map", "地图", "map"))
     if Role.RESIDENT in actor.roles:
         items.append(NavItem("/public/report", "我要反映", "public_report"))
-    items += [NavItem("/registry", "登记信息", "registry")] if actor.has(Permission.REGISTRY_READ) else []
+    if actor.has(Permission.REGISTRY_READ):
+        items += [NavItem("/registry", "登记信息", "registry"), NavItem("/campaigns", "摸排走访", "campaigns")]
     items += [NavItem("/dashboard", "数据看板", "dashboard")] if actor.has(Permission.KPI_READ) else []
     if actor.has(Permission.USER_MANAGE) or actor.has(Permission.CASE_CONFIGURE) or actor.has(Permission.GRID_MANAGE):
         items.append(NavItem("/admin", "系统管理", "admin"))
