@@ -164,3 +164,16 @@ def point_outside_grid_of(engine: Engine, username: str) -> GridPoint:
         assert geometry is not None
         point = geometry.representative_point()
         return GridPoint(node.code, float(point.x), float(point.y))
+
+
+def bearer_headers(engine: Engine, *usernames: str) -> dict[str, dict[str, str]]:
+    """A fresh API token for each demo user, as the Authorization header, by username."""
+    from civicgrid.org.actor import Actor
+    from civicgrid.org.service import create_api_token
+
+    headers = {}
+    with transaction(make_session_factory(engine, write=True)) as session:
+        for username in usernames:
+            token = create_api_token(session, Actor.system("测试"), username, f"test-{uuid.uuid4().hex[:8]}")
+            headers[username] = {"Authorization": f"Bearer {token}"}
+    return headers

@@ -12,12 +12,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.web.conftest import point_in_grid_of, point_outside_grid_of
+from tests.web.conftest import bearer_headers, point_in_grid_of, point_outside_grid_of
 
 from civicgrid.audit import AuditEntry
-from civicgrid.db import make_session_factory, transaction
-from civicgrid.org.actor import Actor
-from civicgrid.org.service import create_api_token
+from civicgrid.db import make_session_factory
 from civicgrid.tables import read_table_bytes
 
 ID_NUMBER = "370202198503071219"  # unique among the web tests: the demo database is shared
@@ -26,10 +24,7 @@ HEADERS: dict[str, dict[str, str]] = {}
 
 @pytest.fixture(scope="module")
 def api(web_app: FastAPI, demo_engine: Engine) -> TestClient:
-    with transaction(make_session_factory(demo_engine, write=True)) as session:
-        for username in ("gridworker", "admin", "leader"):
-            token = create_api_token(session, Actor.system("测试"), username, f"registry-api-{uuid.uuid4().hex[:6]}")
-            HEADERS[username] = {"Authorization": f"Bearer {token}"}
+    HEADERS.update(bearer_headers(demo_engine, "gridworker", "admin", "leader"))
     return TestClient(web_app)
 
 

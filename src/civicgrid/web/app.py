@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from civicgrid import migrate
+from civicgrid.api import campaigns as campaigns_api
 from civicgrid.api import case_map, cases, errors, grid, kpi
 from civicgrid.api import public as public_api
 from civicgrid.api import registry as registry_api
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(grid.router)
     app.include_router(registry_stats_api.router)  # before the registry API: /registry/stats is not a kind
     app.include_router(registry_api.router)
+    app.include_router(campaigns_api.router)
     app.include_router(case_map.router)  # before cases: /cases/points is not a case number
     app.include_router(cases.router)
     app.include_router(kpi.router)
