@@ -59,11 +59,11 @@ class Site:
         self.watch(page)
         return page
 
-    def sign_in(self, username: str, viewport: ViewportSize = DESKTOP) -> Page:
+    def sign_in(self, username: str, viewport: ViewportSize = DESKTOP, password: str | None = None) -> Page:
         page = self.visit(viewport)
         page.goto("/login")
         page.locator("input[name=username]").fill(username)
-        page.locator("input[name=password]").fill(PASSWORDS[username])
+        page.locator("input[name=password]").fill(password or PASSWORDS[username])
         page.get_by_role("button", name="登录", exact=True).click()
         expect(page).to_have_url(self.base_url + "/")
         return page

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -155,7 +156,7 @@ def target_submit(
     note = "已记录未遇，稍后再访" if submission.outcome == Outcome.NOT_REACHED.value else "已提交"
     if submission.case_numbers:
         note += f"，发现隐患已转案件{'、'.join(submission.case_numbers)}"
-    return RedirectResponse(f"/campaigns/{campaign_id}/visit?done={note}", status_code=303)
+    return RedirectResponse(f"/campaigns/{campaign_id}/visit?{urlencode({'done': note})}", status_code=303)
 
 
 # --- the parts --------------------------------------------------------------------------------------------------
