@@ -30,6 +30,8 @@ bench: install ## benchmarks against peers (PostgreSQL legs when CIVICGRID_BENCH
 		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
 	$(BIN)/python bench/kpi/run.py --output bench/kpi/data/results.json \
 		$(if $(CIVICGRID_BENCH_KPI_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_KPI_POSTGRES_URL))
+	$(BIN)/python bench/registry/run.py --output bench/registry/data/results.json \
+		$(if $(CIVICGRID_BENCH_POSTGRES_URL),--postgres-url $(CIVICGRID_BENCH_POSTGRES_URL))
 
 lint: install
 	$(BIN)/ruff check src tests bench scripts

@@ -5,7 +5,7 @@ always masked, and the history as "who, when, what changed from what to what" wi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,8 +156,21 @@ def labels_of(kind_key: str) -> dict[str, str]:
 def _item(name: str, old_new: list[Any], labels: Mapping[str, str]) -> tuple[str, str, str]:
     old, new = [*old_new, None, None][:2]
     if name in SEALED:
-        return labels.get(name, name), "" if old is None else "（已加密）", "已修改" if new is not None else "已清除"
-    return labels.get(name, name), _text(old), _text(new)
+        after = "已清除" if new is None else ("已登记" if old is None else "已修改")
+        return labels.get(name, name), "" if old is None else "（已加密）", after
+    words = _IN_WORDS.get(name, _text)
+    return labels.get(name, name), words(old), words(new)
+
+
+def _label_of(labels: Mapping[str, str]) -> Callable[[Any], str]:
+    return lambda value: "" if value is None else labels.get(str(value), str(value))
+
+
+# stored codes a history shows in words
+_IN_WORDS: dict[str, Callable[[Any], str]] = {
+    "residence": _label_of({residence.value: residence.label for residence in Residence}),
+    "placement": _label_of(PLACEMENT_LABELS),
+}
 
 
 def _shown(session: Session, kind: Kind, field: Field, value: Any) -> Shown:
