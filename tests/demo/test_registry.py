@@ -126,3 +126,34 @@ def test_the_services_work_on_top_of_the_generated_registry(generated: Generated
         objects.register(session, system, "house", values, Where(lon, lat, "wgs84"))
     added = objects.register(session, system, "enterprise", {"name": "新公司"}, Where(lon, lat, "wgs84"))
     assert added.id > session.execute(select(func.max(Enterprise.id)).where(Enterprise.id != added.id)).scalar_one()
+
+
+def test_the_demo_campaign_is_under_way_with_answers_from_the_registry(
+    generated: Generated, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from civicgrid.campaigns import progress as campaign_progress
+    from civicgrid.campaigns.models import Campaign, CampaignSubmission, CampaignTarget
+    from civicgrid.demo.campaign import CampaignOptions, start_campaign
+
+    session = generated.session
+    settings = Settings(var_dir=tmp_path_factory.mktemp("campaign"), database_url="sqlite://")
+    line = start_campaign(session, settings, CampaignOptions(visits=120, hazard_rate=0.05))
+    campaign = session.scalars(select(Campaign)).one()
+    houses_in_street = session.execute(
+        select(func.count()).select_from(House).where(House.scope_code.startswith(MAIN_STREET))
+    ).scalar_one()
+    assert campaign.target_count == houses_in_street and f"目标{houses_in_street}户" in line
+    view = campaign_progress.progress(session, generated.system, campaign)
+    assert 40 <= view.done <= 400 and view.hazards == view.cases >= 1
+    visited = session.execute(
+        select(CampaignTarget.object_id, CampaignSubmission.answers)
+        .join(CampaignSubmission, CampaignSubmission.target_id == CampaignTarget.id)
+        .where(CampaignSubmission.outcome == "visited")
+    ).all()
+    for house_id, answers in visited[:30]:  # 实际居住人数 as the registry has it
+        living = session.execute(
+            select(func.count()).where(Person.house_id == house_id, Person.moved_out_at.is_(None))
+        ).scalar_one()
+        assert answers["residents"] == living
+    assert view.people == sum(answers["residents"] for _, answers in visited)
+    assert campaign_progress.summary_sentence(view).startswith("截至")

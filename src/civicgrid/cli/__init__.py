@@ -165,6 +165,10 @@ def _load_registry(session: Session, residents: int, seed: int | None = None) ->
     console.print(f"生成登记信息（约{residents}名实有人口）…")
     result = generate_registry(session, protector_for(get_settings()), options, progress=console.print)
     console.print(f"[green]登记信息已生成[/]：{result.summary()}")
+    from civicgrid.demo.campaign import start_campaign
+
+    console.print("发起入户大走访并生成部分走访记录…")
+    console.print(f"[green]摸排任务已生成[/]：{start_campaign(session, get_settings())}")
 
 
 def _print_logins(logins: list[tuple[str, str, str]]) -> None:
