@@ -147,6 +147,8 @@ def test_a_grid_worker_runs_a_campaign_on_her_phone(
         done = session.execute(select(CampaignTarget.done_at).where(CampaignTarget.id == first)).scalar_one()
     assert stored == 1 and done is not None
 
+    worker = worker.context.new_page()  # the page of the dropped answer may still be turning into an error page
+    site.watch(worker)
     worker.goto(path)
     expect(worker.locator("#campaign-sentence")).to_contain_text("共摸排3户")
     expect(worker.locator("#campaign-sentence")).to_contain_text("共计9人，发现隐患1处，已转办案件1件")

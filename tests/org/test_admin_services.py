@@ -216,7 +216,10 @@ def test_a_routing_rule_is_switched_off_and_on(session: Session, system: Actor, 
     assert not routing.set_rule_active(session, system, rule.id, False).is_active
     assert routing.set_rule_active(session, system, rule.id, True).is_active
     assert [
-        e.action for e in session.execute(select(AuditEntry).where(AuditEntry.object_type == "routing_rule")).scalars()
+        e.action
+        for e in session.execute(
+            select(AuditEntry).where(AuditEntry.object_type == "routing_rule").order_by(AuditEntry.id)
+        ).scalars()
     ] == [
         "case.routing.create",
         "case.routing.disable",
