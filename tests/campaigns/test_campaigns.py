@@ -190,7 +190,8 @@ def test_progress_overdue_and_the_report_sentence(district: District, campaign: 
     found = get_campaign(d.session, d.system, campaign)
     view = campaign_progress.progress(d.session, d.system, found)
     assert (view.total, view.done, view.people, view.hazards, view.cases, view.overdue) == (8, 2, 6, 1, 1, 0)
-    assert [(w.label, w.done, w.not_reached) for w in view.workers] == [("grid_worker(grid-worker)", 2, 1)]
+    workers = [(w.label, w.assigned, w.done, w.not_reached, w.overdue) for w in view.workers]
+    assert workers == [("grid_worker（grid-worker）", 5, 2, 1, 0)]
     sentence = campaign_progress.summary_sentence(view, today=dt.date(2025, 10, 9))
     assert (
         sentence
@@ -199,6 +200,7 @@ def test_progress_overdue_and_the_report_sentence(district: District, campaign: 
     with timesource.pinned(beijing(2025, 10, 21, 9, 0)):
         late = campaign_progress.progress(d.session, d.system, found)
         assert [(g.grid_code, g.overdue) for g in late.grids] == [(UNIT, 3), (OTHER_UNIT, 3)]
+        assert [(w.assigned, w.overdue) for w in late.workers] == [(5, 3)]
         assert campaign_progress.summary_sentence(late).endswith("已过截止时间，尚有6户未完成。")
     own = campaign_progress.progress(d.session, d.grid_worker, found)
     assert [g.grid_code for g in own.grids] == [UNIT] and own.total == 5

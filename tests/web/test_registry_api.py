@@ -155,3 +155,26 @@ def test_import_reports_rows_and_exports_mask(api: TestClient, demo_engine: Engi
     assert refused_full.status_code == 403
     template = api.get("/api/v1/registry/river/template.xlsx", headers=as_("gridworker"))
     assert read_table_bytes(Path("r.xlsx"), template.content).header[0] == "名称"
+
+
+def test_two_records_of_one_person_are_merged_with_their_versions(api: TestClient, demo_engine: Engine) -> None:
+    here = point_in_grid_of(demo_engine, "gridworker")
+    name = f"合并测试{uuid.uuid4().hex[:4]}"
+    made = [
+        api.post(
+            "/api/v1/registry/people", json={"name": name, "grid_code": here.code, **extra}, headers=as_("gridworker")
+        ).json()
+        for extra in ({"household_no": "HB-1"}, {"phone": "13700001111"})
+    ]
+    kept, duplicate = made
+    url = f"/api/v1/registry/people/{kept['id']}/merge"
+    body = {"duplicate_id": duplicate["id"], "expected_version": kept["version"], "reason": "同一人两次登记"}
+    stale = api.post(url, json=body | {"duplicate_version": duplicate["version"] - 1}, headers=as_("gridworker"))
+    assert stale.status_code == 409
+    merged = api.post(url, json=body | {"duplicate_version": duplicate["version"]}, headers=as_("gridworker"))
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["phone"] == "137****1111" and merged.json()["household_no"] == "HB-1"
+    listed = api.get("/api/v1/registry/people", params={"q": name}, headers=as_("gridworker")).json()
+    assert [item["id"] for item in listed["items"]] == [kept["id"]]
+    history = api.get(f"/api/v1/registry/people/{duplicate['id']}/history", headers=as_("gridworker")).json()
+    assert history[-1]["action"] == "merge" and history[-1]["reason"] == "同一人两次登记"

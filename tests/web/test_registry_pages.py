@@ -142,3 +142,24 @@ def test_a_case_and_a_record_name_each_other(signed_in: SignedIn, records: Recor
     assert number in worker.get(f"/registry/people/{records.mine}").text
     again = worker.post(f"/cases/{number}/subjects", {"kind": "people", "record_id": str(records.mine)})
     assert "已关联" in worker.get(again.headers["location"]).text
+
+
+def test_a_duplicate_person_is_merged_from_the_kept_record(
+    signed_in: SignedIn, demo_engine: Engine, web_app: object
+) -> None:
+    settings = web_app.state.settings  # type: ignore[attr-defined]
+    here = point_in_grid_of(demo_engine, "gridworker")
+    name = f"赵淑芬{uuid.uuid4().hex[:4]}"
+    kept = _person(demo_engine, settings, name, None, (here.lon, here.lat))
+    duplicate = _person(demo_engine, settings, name, None, (here.lon, here.lat))
+    worker = signed_in("gridworker")
+    page = worker.get(f"/registry/people/{kept}")
+    assert 'id="merge"' in page.text
+    form = {"expected_version": version_of(page.text), "reason": "同一人两次登记"}
+    refused = worker.post(f"/registry/people/{kept}/merge", form | {"duplicate_id": str(kept)})
+    assert refused.status_code == 422 and "不能与自身合并" in refused.text
+    merged = worker.post(f"/registry/people/{kept}/merge", form | {"duplicate_id": str(duplicate)})
+    assert merged.status_code == 303
+    listing = worker.get("/registry/people", params={"q": name}).text
+    assert f'data-id="{kept}"' in listing and f'data-id="{duplicate}"' not in listing
+    assert "合并" in worker.get(f"/registry/people/{kept}").text

@@ -287,6 +287,25 @@ def person_move_out(
     return presenting.person_json(people.view(person, _protector(request)))
 
 
+class Merge(BaseModel):
+    duplicate_id: int
+    expected_version: int = Field(description="the kept record's version, as read")
+    duplicate_version: int = Field(description="the duplicate's version, as read")
+    reason: str
+
+
+@router.post("/people/{person_id}/merge")
+def person_merge(
+    request: Request, session: WriteSession, actor: CurrentActor, person_id: int, body: Merge
+) -> dict[str, Any]:
+    """合并重复人员: ``person_id`` is kept, ``duplicate_id`` is merged into it (its case links move over)."""
+    versions = (body.expected_version, body.duplicate_version)
+    person = people.merge_people(
+        session, actor, person_id, body.duplicate_id, expected_versions=versions, reason=body.reason
+    )
+    return presenting.person_json(people.view(person, _protector(request)))
+
+
 @router.post("/people/{person_id}/reveal")
 def person_reveal(
     request: Request, session: WriteSession, actor: CurrentActor, person_id: int, body: Reveal

@@ -8,6 +8,7 @@ at once.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,7 @@ class GridProgress:
     total: int
     done: int
     overdue: int
+    assignee_ids: tuple[int, ...] = ()
 
     @property
     def percent(self) -> float:
@@ -41,9 +43,13 @@ class GridProgress:
 
 @dataclass(frozen=True)
 class WorkerProgress:
+    """A worker's grids (assigned, and overdue of them after the deadline) and her own visits (done, 未遇)."""
+
     label: str
+    assigned: int
     done: int
     not_reached: int
+    overdue: int
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ def progress(session: Session, actor: Actor, campaign: Campaign) -> Progress:
     return Progress(
         campaign=campaign,
         grids=grids,
-        workers=_workers(session, actor, campaign),
+        workers=_workers(session, actor, campaign, grids),
         total=total,
         done=done,
         overdue=sum(g.overdue for g in grids),
@@ -167,26 +173,43 @@ def _grids(session: Session, actor: Actor, campaign: Campaign, past: bool) -> li
             total=int(total),
             done=int(finished),
             overdue=int(total) - int(finished) if past else 0,
+            assignee_ids=tuple(task.assignee_ids),
         )
         for task, total, finished in rows
     ]
 
 
-def _workers(session: Session, actor: Actor, campaign: Campaign) -> list[WorkerProgress]:
+def _workers(session: Session, actor: Actor, campaign: Campaign, grids: list[GridProgress]) -> list[WorkerProgress]:
+    """Everyone assigned a grid in the reader's scope or who visited there, most visits first."""
+    assigned: dict[int, int] = defaultdict(int)
+    overdue: dict[int, int] = defaultdict(int)
+    for grid in grids:
+        for user_id in grid.assignee_ids:
+            assigned[user_id] += grid.total
+            overdue[user_id] += grid.overdue
     visited = case((CampaignSubmission.outcome == Outcome.VISITED.value, 1), else_=0)
     missed = case((CampaignSubmission.outcome == Outcome.NOT_REACHED.value, 1), else_=0)
     stmt = (
-        select(CampaignSubmission.submitted_by_label, func.sum(visited), func.sum(missed))
+        select(CampaignSubmission.submitted_by_user_id, func.sum(visited), func.sum(missed))
         .join(CampaignTarget, CampaignTarget.id == CampaignSubmission.target_id)
         .where(CampaignSubmission.campaign_id == campaign.id)
         .where(code_in_subtrees(CampaignTarget.scope_code, actor.grid_codes))
-        .group_by(CampaignSubmission.submitted_by_label)
-        .order_by(func.sum(visited).desc(), CampaignSubmission.submitted_by_label)
+        .group_by(CampaignSubmission.submitted_by_user_id)
     )
-    return [
-        WorkerProgress(label, int(done or 0), int(not_reached or 0))
-        for label, done, not_reached in session.execute(stmt)
+    visits = {user_id: (int(done or 0), int(not_reached or 0)) for user_id, done, not_reached in session.execute(stmt)}
+    people = sorted(set(assigned) | {user_id for user_id in visits if user_id is not None})
+    labels = {user.id: f"{user.display_name}（{user.username}）" for user in _users(session, people)}
+    rows = [
+        WorkerProgress(
+            labels.get(user_id, str(user_id)), assigned[user_id], *visits.get(user_id, (0, 0)), overdue[user_id]
+        )
+        for user_id in people
     ]
+    return sorted(rows, key=lambda row: (-row.done, row.label))
+
+
+def _users(session: Session, ids: list[int]) -> list[User]:
+    return list(session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
 
 
 def _visited_answers(session: Session, actor: Actor, campaign: Campaign) -> list[tuple[dict[str, Any], list[str]]]:

@@ -150,6 +150,33 @@ def person_move_out(
     return _to(f"/registry/people/{person_id}", done="已办理迁出")
 
 
+@router.post("/registry/people/{person_id}/merge", response_class=HTMLResponse)
+def person_merge(
+    request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
+) -> Response:
+    """合并重复人员: this record is kept; the other (by its number, as read now) is merged into it."""
+    try:
+        duplicate_id = _record_number(text(form, "duplicate_id"))
+        duplicate_version = people.get_person(session, actor, duplicate_id).version
+        versions = (_version(form), duplicate_version)
+        reason = text(form, "reason")
+        write(
+            request,
+            lambda s: people.merge_people(s, actor, person_id, duplicate_id, expected_versions=versions, reason=reason),
+        )
+    except CivicgridError as error:
+        return _person_page(
+            request, session, actor, person_id, errors={"merge": error.message}, status_code=_status(error)
+        )
+    return _to(f"/registry/people/{person_id}", done=f"已将人员{duplicate_id}合并到本记录")
+
+
+def _record_number(value: str) -> int:
+    if not value.strip().isdigit():
+        raise InvalidInputError("请填写重复记录的人员编号（数字）", code="duplicate_id_required")
+    return int(value)
+
+
 @router.post("/registry/people/{person_id}/reveal", response_class=HTMLResponse)
 def person_reveal(
     request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
