@@ -18,7 +18,7 @@ from civicgrid.kpi.ranking import longest_overdue, rank
 from civicgrid.kpi.service import Dimension, KpiQuery, change
 from civicgrid.org.actor import Actor
 from civicgrid.reports.document import Document, Paragraph, Table
-from civicgrid.reports.service import WorkReportRequest, work_report
+from civicgrid.reports.service import WorkReportRequest, groundwork_sentences, work_report
 from civicgrid.reports.to_docx import to_docx
 
 Q3 = parse_period("2025-Q3")
@@ -184,3 +184,35 @@ def test_the_report_is_refused_to_whoever_may_not_have_it(quarter: Quarter) -> N
     with pytest.raises(InvalidInputError, match="件数门槛"):
         report_of(d, d.leader, min_repeats=0)
     assert report_of(d, d.district_dispatcher, DISTRICT).title.startswith("海川区")
+
+
+def test_the_registry_and_the_campaigns_of_the_period_have_their_section(quarter: Quarter) -> None:
+    from tests.cases.conftest import IN_UNIT, beijing
+
+    from civicgrid import timesource
+    from civicgrid.campaigns.questions import PRESET_BY_KEY
+    from civicgrid.campaigns.service import CampaignSpec, create_campaign
+    from civicgrid.registry import objects
+    from civicgrid.registry.placing import Where
+
+    d = quarter.d
+    assert "基础信息与摸排走访" not in [b.text for b in report_of(d, d.leader).blocks if hasattr(b, "level")]
+    for number in (1, 2):
+        name = f"泰和路{number}号"
+        objects.register(d.session, d.system, "house", {"name": name, "address": name}, Where(*IN_UNIT, "wgs84"))
+    with timesource.pinned(beijing(2025, 9, 20, 9, 0)):  # launched in the quarter, due after it
+        preset = PRESET_BY_KEY["household_survey"]
+        spec = CampaignSpec(
+            "秋季入户摸排", "摸排", "house", STREET, beijing(2025, 10, 20, 18, 0), list(preset.questions)
+        )
+        create_campaign(d.session, d.system, spec)
+    with timesource.pinned(beijing(2025, 6, 1, 9, 0)):  # over before the quarter: not this report's
+        spec = CampaignSpec(
+            "春季入户摸排", "摸排", "house", STREET, beijing(2025, 6, 30, 18, 0), list(preset.questions)
+        )
+        create_campaign(d.session, d.system, spec)
+    section = text_of(report_of(d, d.leader).section("基础信息与摸排走访"))
+    assert "海川街道辖区共有房屋2" in section
+    assert "截至10月9日，“秋季入户摸排”共摸排0户（目标2户，完成0%）" in section
+    assert "春季入户摸排" not in section
+    assert groundwork_sentences(d.session, d.cgj, STREET, Q3, COUNTED_AT) == []  # no registry.read, no section

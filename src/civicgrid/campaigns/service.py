@@ -103,6 +103,7 @@ def create_campaign(session: Session, actor: Actor, spec: CampaignSpec) -> Campa
         deadline=spec.deadline,
         target_count=len(targets),
         created_by_label=actor.label,
+        created_at=timesource.now(),
     )
     session.add(campaign)
     session.flush()

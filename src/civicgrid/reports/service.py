@@ -6,6 +6,7 @@ document to ``render`` or ``write``; they never count or phrase anything themsel
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import zipfile
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from civicgrid.campaigns import progress as campaign_progress
+from civicgrid.campaigns import service as campaign_service
 from civicgrid.errors import InvalidInputError
 from civicgrid.kpi.dashboard import build_dashboard
 from civicgrid.kpi.periods import Period
@@ -22,6 +25,7 @@ from civicgrid.kpi.recurring import DEFAULT_MIN_CASES, recurring_problems
 from civicgrid.kpi.service import KpiQuery, scope_root
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
+from civicgrid.registry import stats as registry_stats
 from civicgrid.reports.document import Document
 from civicgrid.reports.to_docx import to_docx
 from civicgrid.reports.to_markdown import image_file_name, to_markdown
@@ -85,7 +89,31 @@ def work_report(
     actor.require_grid(root.code, "生成该网格的工作报告")
     dashboard = build_dashboard(session, actor, KpiQuery(request.period, root.code), now=now, settings=settings)
     recurring = recurring_problems(session, actor, dashboard.query, min_cases=request.min_repeats)
-    return compose(dashboard, recurring, min_repeats=request.min_repeats, with_charts=request.with_charts)
+    groundwork = groundwork_sentences(session, actor, root.code, request.period, dashboard.counted_at)
+    return compose(
+        dashboard, recurring, min_repeats=request.min_repeats, with_charts=request.with_charts, groundwork=groundwork
+    )
+
+
+def groundwork_sentences(
+    session: Session, actor: Actor, code: str, period: Period, counted_at: dt.datetime
+) -> list[str]:
+    """The registry of the grid as it stands, and each campaign under way in the period, counted within the grid —
+    for an actor who may read the registry (else nothing)."""
+    if not actor.has(Permission.REGISTRY_READ):
+        return []
+    within = dataclasses.replace(actor, grid_codes=(code,))
+    sentences = []
+    view = registry_stats.overview(session, within, code)
+    if any(view.total.values()):
+        sentences.append(registry_stats.summary_sentence(view))
+    today = counted_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    for campaign in campaign_service.list_campaigns(session, within):
+        if campaign.created_at < period.end_utc and campaign.deadline >= period.start_utc:
+            progress = campaign_progress.progress(session, within, campaign)
+            if progress.total:
+                sentences.append(campaign_progress.summary_sentence(progress, today=today))
+    return sentences
 
 
 @dataclass(frozen=True)

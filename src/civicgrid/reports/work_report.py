@@ -20,7 +20,15 @@ from civicgrid.reports import charts, phrasing
 from civicgrid.reports.document import Block, Column, Document, Figure, Heading, Paragraph, ParagraphKind, Table
 from civicgrid.reports.phrasing import cell, comparison, joined, stated, with_unit
 
-SECTIONS = ("一、总体情况", "二、分类别情况", "三、分网格情况", "四、部门考核", "五、超期督办", "六、突出问题")
+SECTIONS = (
+    "一、总体情况",
+    "二、分类别情况",
+    "三、分网格情况",
+    "四、部门考核",
+    "五、超期督办",
+    "六、突出问题",
+    "七、基础信息与摸排走访",
+)
 TOP_GROUPS = 3  # how many categories / grids the text names as the largest
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 EXPLAINED = ("closure_rate", "on_time_closure_rate", "satisfaction_rate", "composite_score")
@@ -57,9 +65,15 @@ class _Writer:
 
 
 def compose(
-    dashboard: Dashboard, recurring: Sequence[RecurringProblem], *, min_repeats: int, with_charts: bool = True
+    dashboard: Dashboard,
+    recurring: Sequence[RecurringProblem],
+    *,
+    min_repeats: int,
+    with_charts: bool = True,
+    groundwork: Sequence[str] = (),
 ) -> Document:
-    """The whole report for one dashboard; ``with_charts=False`` leaves the figures out (no font needed)."""
+    """The whole report for one dashboard; ``with_charts=False`` leaves the figures out (no font needed);
+    ``groundwork``: the registry's and the campaigns' sentences, a section of their own when there are any."""
     d = dashboard
     writer = _Writer()
     _overview(writer, d, with_charts)
@@ -68,6 +82,10 @@ def compose(
     _departments(writer, d)
     _overdue(writer, d)
     _recurring(writer, recurring, min_repeats)
+    if groundwork:
+        writer.heading(SECTIONS[6])
+        for sentence in groundwork:
+            writer.paragraph(sentence)
     _explanations(writer)
     scope_period = f"{d.scope_name}{d.period.label}"
     return Document(
