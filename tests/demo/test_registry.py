@@ -157,3 +157,31 @@ def test_the_demo_campaign_is_under_way_with_answers_from_the_registry(
         assert answers["residents"] == living
     assert view.people == sum(answers["residents"] for _, answers in visited)
     assert campaign_progress.summary_sentence(view).startswith("截至")
+
+
+def test_the_demo_grid_workers_own_grid_has_households(generated: Generated) -> None:
+    from civicgrid.grid.models import GridAssignment, GridNode
+    from civicgrid.org.models import User
+
+    session = generated.session
+    her_grid = session.execute(
+        select(GridNode.code)
+        .join(GridAssignment, GridAssignment.grid_node_id == GridNode.id)
+        .join(User, User.id == GridAssignment.user_id)
+        .where(User.username == "gridworker")
+    ).scalar_one()
+    houses = session.execute(select(func.count()).select_from(House).where(House.scope_code == her_grid)).scalar_one()
+    assert houses > 0  # what she signs in to in the demo: households to visit
+
+
+def test_every_building_has_its_standard_address(generated: Generated) -> None:
+    from civicgrid.registry.kinds import clean_door_no, clean_road
+    from civicgrid.registry.models import Building, StandardAddress
+
+    session = generated.session
+    addresses = session.scalars(select(StandardAddress)).all()
+    buildings = session.execute(select(func.count()).select_from(Building)).scalar_one()
+    assert 0.9 * buildings <= len(addresses) <= buildings
+    for address in addresses[:200]:  # each part already in its standard form
+        assert clean_road(address.road) == address.road and clean_door_no(address.door_no) == address.door_no
+        assert address.name == address.road + address.door_no + (address.building or "")

@@ -64,7 +64,7 @@ def test_each_kind_has_a_template_with_its_labels_an_example_and_its_choice_list
     sheet = book.worksheets[0]
     header = [cell.value for cell in sheet[1]]
     assert header == [column.header for column in import_columns(kind_of(kind))]
-    assert header[0] == "名称" and header[-1] == "网格代码" and "经度" in header
+    assert header[0] == kind_of(kind).all_fields[0].label and header[-1] == "网格代码" and "经度" in header
     assert ("范围（WKT）" in header) == (kind in ("estate", "building", "parcel", "river"))
     lists = {coordinate_from_string(str(v.sqref).split(":")[0])[0] for v in sheet.data_validations.dataValidation}
     choice_columns = {f.label for f in kind_of(kind).all_fields if f.choices} | {"坐标系"}

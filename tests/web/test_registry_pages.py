@@ -163,3 +163,18 @@ def test_a_duplicate_person_is_merged_from_the_kept_record(
     listing = worker.get("/registry/people", params={"q": name}).text
     assert f'data-id="{kept}"' in listing and f'data-id="{duplicate}"' not in listing
     assert "合并" in worker.get(f"/registry/people/{kept}").text
+
+
+def test_a_standard_address_is_recorded_from_its_parts(signed_in: SignedIn, demo_engine: Engine) -> None:
+    worker = signed_in("gridworker")
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    where = {"lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84"}
+    form = worker.get("/registry/address/new").text
+    assert 'name="road"' in form and 'name="name"' not in form  # named by its parts
+    door = str(100 + uuid.uuid4().int % 9000)
+    bad = worker.post("/registry/address", {"road": "泰和", "door_no": door, **where})
+    assert bad.status_code == 422 and "应以路、街" in bad.text and 'value="泰和"' in bad.text
+    parts = {"road": "泰和路", "door_no": door, "building": "3栋", "entrance": "2", "room": "301"}
+    created = worker.post("/registry/address", parts | where)
+    assert created.status_code == 303, created.text
+    assert f"泰和路{door}号3号楼2单元301室" in worker.get(created.headers["location"]).text

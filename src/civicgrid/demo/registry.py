@@ -17,6 +17,7 @@ history rows the services write, so the pages, statistics and campaigns cannot t
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import count
@@ -43,7 +44,7 @@ from civicgrid.grid.service import node_geometry
 from civicgrid.org.actor import Actor
 from civicgrid.registry import people
 from civicgrid.registry.bulk import Row, insert_records
-from civicgrid.registry.kinds import KINDS, Kind
+from civicgrid.registry.kinds import KINDS, Kind, standard_address
 from civicgrid.registry.models import Person, Residence
 from civicgrid.registry.objects import SQUARE_METRES_PER_MU
 from civicgrid.registry.protect import Protector
@@ -100,6 +101,7 @@ def generate_registry(
     builder = _Builder(session, protector, options)
     say("小区与楼宇…")
     builder.estates_and_buildings()
+    builder.standard_addresses()
     say("房屋、住户与人口…")
     builder.houses_and_people()
     say("单位/企业、地块、河道、部件…")
@@ -132,7 +134,8 @@ class _Builder:
     def estates_and_buildings(self) -> None:
         rows = []
         for number in range(max(1, round(PER_RESIDENT["estate"] * self.scale))):
-            unit = self._unit()
+            # the first estate in the first unit grid: the demo's grid worker (gridworker) works there
+            unit = self.units[0] if number == 0 else self._unit()
             centre = self._point_in(unit.polygon)
             area = _patch(unit.polygon, centre, self.rng.uniform(0.0012, 0.003))
             built = int(self.rng.integers(1982, 2021))
@@ -147,6 +150,25 @@ class _Builder:
         self.estates = self._insert("estate", rows)
         self._residential_buildings()
         self._office_buildings()
+
+    def standard_addresses(self) -> None:
+        """标准地址: one door plate per building — the estate's road and number with its 楼栋, an office building's
+        road and number."""
+        rows, seen = [], set()
+        for building in [*self.homes, *self.offices]:
+            found = re.fullmatch(r"(.+?)(\d+)号(?:(\d+)号楼)?", building["address"] or "")
+            if found is None:
+                continue
+            parts = {"road": found[1], "door_no": f"{found[2]}号", "entrance": None, "room": None}
+            parts["building"] = f"{found[3]}号楼" if found[3] else None
+            key = KINDS["address"].natural_key(parts)
+            if key in seen:
+                continue
+            seen.add(key)
+            name = standard_address(parts)
+            point = shapely.Point(building["lon"], building["lat"])
+            rows.append(self._placed(self._unit_of(building), point, name=name, address=name, **parts))
+        self._insert("address", rows)
 
     def houses_and_people(self) -> None:
         houses = [flat for building in self.homes for flat in self._flats(building)]

@@ -19,7 +19,17 @@ from typing import Any
 from civicgrid import timesource
 from civicgrid.errors import InvalidInputError
 from civicgrid.registry.identifiers import check_credit_code
-from civicgrid.registry.models import Building, Enterprise, Estate, Facility, House, Parcel, PlacedObject, River
+from civicgrid.registry.models import (
+    Building,
+    Enterprise,
+    Estate,
+    Facility,
+    House,
+    Parcel,
+    PlacedObject,
+    River,
+    StandardAddress,
+)
 
 
 class FieldType(StrEnum):
@@ -50,6 +60,7 @@ class Field:
     max_length: int = 200
     ref: str = ""  # kind key for REF
     note: str = ""  # shown in the template's header comment
+    clean: Callable[[str], str] | None = None  # a TEXT field's own format: checked and put in its standard form
 
     def choice_labels(self) -> tuple[str, ...]:
         return tuple(label for _, label in self.choices)
@@ -68,6 +79,7 @@ class Kind:
     natural_key: Callable[[Mapping[str, Any]], str | None]
     key_label: str  # what the natural key is called in a duplicate message
     tag_choices: tuple[str, ...] = ()
+    derived_name: Callable[[Mapping[str, Any]], str] | None = None  # name and address composed from the fields
 
     def field(self, name: str) -> Field:
         found = next((f for f in self.all_fields if f.name == name), None)
@@ -77,6 +89,8 @@ class Kind:
 
     @property
     def all_fields(self) -> tuple[Field, ...]:
+        if self.derived_name is not None:
+            return (*self.fields, TAGS)
         return (NAME, ADDRESS, *self.fields, TAGS)
 
 
@@ -152,7 +166,80 @@ FACILITY_CLASSES = (
     ("0601", "其他设施"),
 )
 
+# --- 标准地址: each part in its standard form ------------------------------------------------------------------
+
+ROAD_ENDINGS = ("大道", "大街", "路", "街", "巷", "弄", "胡同", "里", "道", "线", "村", "屯", "组", "坊")
+
+
+def _folded(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def clean_road(text: str) -> str:
+    road = _folded(text)
+    if not (2 <= len(road) <= 40 and road.endswith(ROAD_ENDINGS) and re.search(r"[\u4e00-\u9fff]", road)):
+        raise InvalidInputError(
+            f"路（街、巷）名“{text}”应以路、街、巷、道、弄等结尾，如 泰和路", code="road_format"
+        )
+    return road
+
+
+def clean_door_no(text: str) -> str:
+    number = _folded(text).replace("#", "").removesuffix("号")
+    if not re.fullmatch(r"\d{1,5}(-\d{1,4})?", number):
+        raise InvalidInputError(f"门牌号“{text}”应为数字，如 12 或 12-1", code="door_no_format")
+    return f"{number}号"
+
+
+def clean_building(text: str) -> str:
+    value = _folded(text).upper()
+    numbered = re.fullmatch(r"(\d{1,3})(号楼|号|栋|幢)?", value)
+    if numbered:
+        return f"{numbered.group(1)}号楼"
+    lettered = re.fullmatch(r"([A-Z])座?", value)
+    if lettered:
+        return f"{lettered.group(1)}座"
+    raise InvalidInputError(f"楼栋号“{text}”应为数字或字母，如 3、3号楼、A座", code="building_format")
+
+
+def clean_entrance(text: str) -> str:
+    found = re.fullmatch(r"(\d{1,2})(单元)?", _folded(text))
+    if not found:
+        raise InvalidInputError(f"单元“{text}”应为数字，如 2 或 2单元", code="entrance_format")
+    return f"{found.group(1)}单元"
+
+
+def clean_room(text: str) -> str:
+    found = re.fullmatch(r"(\d{1,5})(室|号|户)?", _folded(text))
+    if not found:
+        raise InvalidInputError(f"室号“{text}”应为数字，如 301", code="room_format")
+    return f"{found.group(1)}室"
+
+
+def standard_address(values: Mapping[str, Any]) -> str:
+    """泰和路12号3号楼2单元301室: the parts, already in their standard forms, in order."""
+    return "".join(str(values.get(name) or "") for name in ("road", "door_no", "building", "entrance", "room"))
+
+
 ENTERPRISE_TAGS = ("高企培育", "专精特新", "规上", "重点企业", "安全生产重点", "消防重点单位")
+
+ADDRESS_KIND = Kind(
+    key="address",
+    label="标准地址",
+    model=StandardAddress,
+    fields=(
+        Field("road", "路（街、巷）名", required=True, max_length=40, clean=clean_road, note="如 泰和路"),
+        Field("door_no", "门牌号", required=True, max_length=16, clean=clean_door_no, note="如 12 或 12-1"),
+        Field("building", "楼栋号", max_length=16, clean=clean_building, note="如 3、3号楼、A座"),
+        Field("entrance", "单元", max_length=8, clean=clean_entrance, note="如 2"),
+        Field("room", "室号", max_length=16, clean=clean_room, note="如 301"),
+    ),
+    shape=Shape.POINT,
+    natural_key=lambda values: _address_key(standard_address(values)),
+    key_label="地址",
+    tag_choices=("门楼牌缺失", "门楼牌损坏"),
+    derived_name=standard_address,
+)
 
 ESTATE = Kind(
     key="estate",
@@ -267,7 +354,9 @@ FACILITY = Kind(
     key_label="部件标识码",
 )
 
-KINDS: dict[str, Kind] = {kind.key: kind for kind in (ESTATE, BUILDING, HOUSE, ENTERPRISE, PARCEL, RIVER, FACILITY)}
+KINDS: dict[str, Kind] = {
+    kind.key: kind for kind in (ADDRESS_KIND, ESTATE, BUILDING, HOUSE, ENTERPRISE, PARCEL, RIVER, FACILITY)
+}
 
 
 def kind_of(key: str) -> Kind:
@@ -289,7 +378,8 @@ def parse_value(field: Field, raw: Any) -> Any:
         return [] if field.name == "tags" else None
     if field.name == "tags":
         return parse_tags(raw)
-    return _parser(field.type)(field, raw)
+    value = _parser(field.type)(field, raw)
+    return field.clean(value) if field.clean is not None else value
 
 
 def parse_tags(raw: Any) -> list[str]:

@@ -127,6 +127,19 @@ class PlacedObject:
         return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
 
 
+class StandardAddress(PlacedObject, Base):
+    """标准地址 (the 一标 of 一标三实): a door plate — road, door number, and where there is one the building, the
+    entrance and the room; its name and address are the composed standard form (泰和路12号3号楼2单元301室)."""
+
+    __tablename__ = "registry_address"
+
+    road: Mapped[str] = mapped_column(String(40))
+    door_no: Mapped[str] = mapped_column(String(16))
+    building: Mapped[str | None] = mapped_column(String(16))
+    entrance: Mapped[str | None] = mapped_column(String(8))
+    room: Mapped[str | None] = mapped_column(String(16))
+
+
 class Estate(PlacedObject, Base):
     """小区: a housing estate, usually an area."""
 

@@ -44,6 +44,7 @@ def register(
     unknown_fields(kind, values)
     record = kind.model(**{f.name: _resolve(session, actor, kind, f.name, values.get(f.name)) for f in kind.all_fields})
     _put(record, place(session, actor, where or Where(), _shapes(kind), f"在该网格登记{kind.label}"))
+    _compose(kind, record)
     _derive(session, record)
     _set_natural_key(session, actor, kind, record)
     session.add(record)
@@ -75,6 +76,7 @@ def correct(
         setattr(record, name, _resolve(session, actor, kind, name, raw))
     if where is not None:
         _put(record, place(session, actor, where, _shapes(kind), f"把{kind.label}移到该网格"))
+    _compose(kind, record)
     _derive(session, record)
     _set_natural_key(session, actor, kind, record)
     changed = diff(before, tracked(kind, record))
@@ -227,6 +229,12 @@ def _department(session: Session, label: str, value: Any) -> int:
     if len(found) != 1:
         raise NotFoundError(f"{label}：找不到部门“{text}”", code="department_not_found")
     return int(found[0])
+
+
+def _compose(kind: Kind, record: PlacedObject) -> None:
+    """A standard address is named by its parts: 泰和路12号3号楼2单元301室."""
+    if kind.derived_name is not None:
+        record.name = record.address = kind.derived_name({f.name: getattr(record, f.name) for f in kind.fields})
 
 
 def _derive(session: Session, record: PlacedObject) -> None:

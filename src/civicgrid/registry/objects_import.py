@@ -37,6 +37,7 @@ from civicgrid.tables import Cell, Table, blank
 LON, LAT, CRS_COLUMN, GRID, SHAPE = "经度", "纬度", "坐标系", "网格代码", "范围（WKT）"
 
 EXAMPLES: dict[str, dict[str, str]] = {
+    "address": {"road": "泰和路", "door_no": "12", "building": "3", "entrance": "2", "room": "301"},
     "estate": {
         "name": "泰和小区",
         "address": "泰和路12号",
@@ -156,7 +157,7 @@ def _import(session: Session, actor: Actor, kind: Kind, items: Iterator[Item], r
     outer = session.begin_nested()
     row_of: dict[int, int] = {}  # record id → the row that created it
     for item in items:
-        name = str(item.values.get("name") or "")
+        name = kind.derived_name(item.values) if kind.derived_name else str(item.values.get("name") or "")
         try:
             with session.begin_nested():
                 record = objects.register(session, actor, kind.key, item.values, item.where)

@@ -31,6 +31,7 @@ PEOPLE, HOUSEHOLDS = "person", "household"
 COLUMNS: tuple[tuple[str, str], ...] = (
     (PEOPLE, "实有人口（人）"),
     (HOUSEHOLDS, "户数"),
+    ("address", "标准地址"),
     ("estate", "小区"),
     ("building", "楼宇"),
     ("house", "房屋"),
@@ -40,7 +41,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("facility", "部件/设施"),
 )
 UNITS = {"person": "人", "household": "户", "estate": "个", "building": "栋", "house": "套", "enterprise": "家"}
-UNITS |= {"parcel": "宗", "river": "条", "facility": "个"}
+UNITS |= {"parcel": "宗", "river": "条", "facility": "个", "address": "处"}
 AT_THE_GRID = "本级"
 
 
