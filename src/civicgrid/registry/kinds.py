@@ -178,9 +178,7 @@ def _folded(text: str) -> str:
 def clean_road(text: str) -> str:
     road = _folded(text)
     if not (2 <= len(road) <= 40 and road.endswith(ROAD_ENDINGS) and re.search(r"[\u4e00-\u9fff]", road)):
-        raise InvalidInputError(
-            f"路（街、巷）名“{text}”应以路、街、巷、道、弄等结尾，如 泰和路", code="road_format"
-        )
+        raise InvalidInputError(f"路（街、巷）名“{text}”应以路、街、巷、道、弄等结尾，如 泰和路", code="road_format")
     return road
 
 
