@@ -70,14 +70,16 @@ class Site:
 
     def watch(self, page: Page) -> None:
         """Script errors, CSP violations and requests (scripts, styles, images, fetches) that failed are
-        collected in ``problems``. Error pages (a document with status 4xx) are expected by some tests."""
+        collected in ``problems``. Error pages (a document with status 4xx) are expected by some tests, and so are
+        a form's refusals (409, 422) when a script posts it (the phone's visit form)."""
 
         def on_console(message: ConsoleMessage) -> None:
             if "Content Security Policy" in message.text:
                 self.problems.append(f"CSP on {page.url}: {message.text}")
 
         def on_response(response: Response) -> None:
-            if response.status >= 400 and response.request.resource_type != "document":
+            refusal = response.request.method == "POST" and response.status in (409, 422)  # an answer, shown
+            if response.status >= 400 and response.request.resource_type != "document" and not refusal:
                 self.problems.append(f"{response.status} {response.url} (on {page.url})")
 
         page.on("pageerror", lambda error: self.problems.append(f"script error on {page.url}: {error}"))
