@@ -411,3 +411,29 @@ def test_user_text_is_escaped(signed_in: SignIn) -> None:
     response = admin.post("/admin/users", new_user_form(display_name="<script>alert(1)</script>", password="x"))
     assert response.status_code == 422
     assert "<script>alert(1)</script>" not in response.text and "&lt;script&gt;" in response.text
+
+
+def test_grid_workers_are_assigned_and_released_on_the_grid_page(signed_in: SignIn, demo_engine: Engine) -> None:
+    unit = f"{MAIN_STREET}001001"
+    admin = signed_in("admin")
+    page = admin.get("/admin/grid", params={"node": unit})
+    assert 'id="assign-form"' in page.text
+    unknown = admin.post("/admin/grid/assign", {"code": unit, "username": "nobody-here", "duty": "grid_worker"})
+    assert unknown.status_code == 422 and "不存在" in field_error(unknown.text, "username")
+    assigned = admin.post("/admin/grid/assign", {"code": unit, "username": "wgy002", "duty": "sunk_cadre"})
+    assert assigned.status_code == 303
+    shown = admin.get(assigned.headers["location"]).text
+    assert "已把“wgy002”分配到该网格" in shown and "下沉干部" in shown.split('id="node-people"')[1]
+    with reader(demo_engine) as session:
+        duties = [duty for user, duty in grid_service.assigned_people(session, Actor.system("测试"), unit)
+                  if user.username == "wgy002"]  # fmt: skip
+    assert [duty.value for duty in duties] == ["sunk_cadre"]
+    released = admin.post("/admin/grid/unassign", {"code": unit, "username": "wgy002", "duty": "sunk_cadre"})
+    assert released.status_code == 303
+    assert "wgy002" not in admin.get(released.headers["location"]).text.split('id="node-people"')[1].split("</ul>")[0]
+    assert (
+        signed_in("leader")
+        .post("/admin/grid/assign", {"code": unit, "username": "wgy002", "duty": "grid_worker"})
+        .status_code
+        == 403
+    )

@@ -28,7 +28,7 @@ from civicgrid.db import transaction
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid import service as grid_service
 from civicgrid.grid.codes import GridLevel
-from civicgrid.grid.models import GridNode
+from civicgrid.grid.models import GridDuty, GridNode
 from civicgrid.org import service as org_service
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.models import Department, DepartmentKind, User
@@ -76,6 +76,8 @@ SECTION_BY_KEY = {section.key: section for section in SECTIONS}
 # Success notes, by the ``done`` key a POST redirects with; ``subject`` names what was changed.
 NOTES: dict[str, str] = {
     "renamed": "已改名为“{subject}”",
+    "assigned": "已把“{subject}”分配到该网格",
+    "unassigned": "已撤销“{subject}”在该网格的职责",
     "department_created": "已创建部门“{subject}”",
     "user_created": "已创建用户“{subject}”，可用初始密码登录",
     "user_disabled": "已停用用户“{subject}”，其登录已失效",
@@ -230,6 +232,7 @@ def grid_context(session: Session, actor: Actor, selected_code: str | None) -> d
         "selected_children": len(selected.children) if selected else 0,
         "people": grid_service.assigned_people(session, actor, selected.code) if selected else [],
         "manageable": selected is not None and actor.covers_grid(selected.code),
+        "duties": [(duty.value, duty.label) for duty in GridDuty],
         "levels": [(level, counts[level]) for level in GridLevel if level in counts],
     }
 
@@ -250,6 +253,39 @@ def rename_grid_node(request: Request, session: ReadSession, actor: SignedIn, fo
         context = {**grid_context(session, actor, code), "errors": {"name": error.message}, "values": {"name": name}}
         return admin_page(request, actor, "grid", "grid.html", context, status_code=422)
     return back("/admin/grid", "renamed", node.name, node=node.code)
+
+
+@router.post("/admin/grid/assign", response_class=HTMLResponse)
+def assign_to_grid(request: Request, session: ReadSession, actor: SignedIn, form: SubmittedForm) -> Response:
+    """A grid worker, grid leader or cadre sent down (下沉干部) made responsible for the selected grid."""
+    require_section(actor, "grid")
+    code, username, duty = text(form, "code"), text(form, "username"), text(form, "duty")
+    try:
+        chosen = _duty(duty)
+        write(request, lambda writer: grid_service.assign(writer, actor, code, username, chosen))
+    except (InvalidInputError, ConflictError, NotFoundError) as error:
+        if isinstance(error, NotFoundError) and error.code != "user_not_found":
+            raise  # the grid: a 404 page
+        values = {"username": username, "duty": duty}
+        context = {**grid_context(session, actor, code), "errors": {"username": error.message}, "values": values}
+        return admin_page(request, actor, "grid", "grid.html", context, status_code=422)
+    return back("/admin/grid", "assigned", username, node=code)
+
+
+@router.post("/admin/grid/unassign", response_class=HTMLResponse)
+def unassign_from_grid(request: Request, actor: SignedIn, form: SubmittedForm) -> Response:
+    require_section(actor, "grid")
+    code, username = text(form, "code"), text(form, "username")
+    duty = _duty(text(form, "duty"))
+    write(request, lambda writer: grid_service.unassign(writer, actor, code, username, duty))
+    return back("/admin/grid", "unassigned", username, node=code)
+
+
+def _duty(value: str) -> GridDuty:
+    try:
+        return GridDuty(value)
+    except ValueError as error:
+        raise InvalidInputError("请选择职责：网格员、网格长或下沉干部", code="invalid_duty") from error
 
 
 # --- departments ------------------------------------------------------------------------------------------------
