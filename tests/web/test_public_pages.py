@@ -339,3 +339,12 @@ def test_the_public_map_page_and_its_feed_carry_no_personal_data(visitor: Browse
     private = {c.number for c in cases} | titles
     private |= {value for c in cases for value in (c.reporter_name, c.reporter_phone, c.address) if value}
     assert not [value for value in private if value in feed.text]
+
+
+def test_a_signed_in_resident_sees_the_public_grid_map_as_a_visitor_does(
+    signed_in: Callable[[str], Browser], visitor: Browser
+) -> None:
+    layer = {"level": "street"}
+    seen_by_visitor = visitor.client.get("/api/v1/grid/geojson", params=layer).json()["features"]
+    seen_by_resident = signed_in("resident").client.get("/api/v1/grid/geojson", params=layer).json()["features"]
+    assert seen_by_visitor and len(seen_by_resident) == len(seen_by_visitor)

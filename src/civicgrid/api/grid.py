@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from civicgrid.api.deps import CurrentActor, ReadSession
+from civicgrid.api.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.geo.coords import parse_crs
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel, parse_level
 from civicgrid.grid.export import export_geojson
 from civicgrid.grid.index import LocatedPoint, locate, node_path
 from civicgrid.grid.service import NodeRef
+from civicgrid.org.actor import Actor
+from civicgrid.settings import Settings
 
 router = APIRouter(prefix="/api/v1/grid", tags=["grid"])
 
@@ -72,11 +74,14 @@ class NodeDetail(NodeOut):
 def grid_geojson(
     session: ReadSession,
     actor: CurrentActor,
+    settings: Annotated[Settings, Depends(settings_of)],
     level: Annotated[list[str] | None, Query(description="层级，可重复")] = None,
     root: Annotated[str | None, Query(description="只返回此网格之下")] = None,
     crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09")] = "wgs84",
 ) -> dict[str, Any]:
     levels = [parse_level(value) for value in level] if level else None
+    if not actor.grid_codes and settings.public_grid_map:
+        actor = Actor.anonymous(public_grid_map=True)  # a resident sees at least what a visitor sees
     return export_geojson(session, actor, root_code=root, levels=levels, crs=parse_crs(crs))
 
 
