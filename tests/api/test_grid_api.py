@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from civicgrid import migrate
 from civicgrid.db import make_engine, make_session_factory, transaction
+from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.grid.import_boundaries import BoundaryOptions, import_boundaries
 from civicgrid.grid.import_table import import_division_table
 from civicgrid.importing import read_text_file
@@ -60,6 +61,11 @@ def test_geojson_layers_by_level_and_crs(client: TestClient) -> None:
 
 def test_locate_inside_outside_and_refusals(client: TestClient) -> None:
     inside = client.get("/api/v1/grid/locate", params={"lon": 120.4535, "lat": 36.3887, "crs": "wgs84"}).json()
+    gcj = wgs84_to_gcj02(120.4535, 36.3887)  # the same point for a map on GCJ-02 tiles
+    assert (inside["lon_gcj02"], inside["lat_gcj02"]) == (
+        pytest.approx(gcj[0], abs=1e-6),
+        pytest.approx(gcj[1], abs=1e-6),
+    )
     assert inside["inside"]
     assert [n["name"] for n in inside["path"]][:3] == ["山东省", "青岛市", "即墨区"]
     outside = client.get("/api/v1/grid/locate", params={"lon": 121.5, "lat": 36.0, "crs": "wgs84"}).json()

@@ -10,13 +10,15 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from civicgrid import migrate
 from civicgrid.db import make_engine, make_session_factory, transaction
@@ -67,16 +69,22 @@ def demo_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_server(demo_var_dir: Path) -> Iterator[str]:
     """The demo district on a fresh SQLite database, served by uvicorn in a background thread."""
-    var_dir = demo_var_dir
-    settings = Settings(var_dir=var_dir, database_url=f"sqlite:///{var_dir / 'civicgrid.db'}")
+    with served_demo(Settings(var_dir=demo_var_dir, database_url=f"sqlite:///{demo_var_dir / 'civicgrid.db'}")) as url:
+        yield url
+
+
+@contextmanager
+def served_demo(settings: Settings, extra_routes: Callable[[FastAPI], None] | None = None) -> Iterator[str]:
+    """The demo district in the settings' database, served on a free port; its base URL."""
     engine = make_engine(settings.effective_database_url)
     migrate.upgrade(engine)
     with transaction(make_session_factory(engine, write=True)) as session:
-        build_demo(session)
+        build_demo(session, settings=settings)
+    app = create_app(settings, engine)
+    if extra_routes is not None:
+        extra_routes(app)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{port}"

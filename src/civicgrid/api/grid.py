@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from civicgrid.api.deps import CurrentActor, ReadSession, settings_of
-from civicgrid.geo.coords import parse_crs
+from civicgrid.geo.coords import parse_crs, wgs84_to_gcj02
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel, parse_level
 from civicgrid.grid.export import export_geojson
@@ -35,6 +35,8 @@ class LocationOut(BaseModel):
     inside: bool
     lon_wgs84: float
     lat_wgs84: float
+    lon_gcj02: float  # the same point for a map drawn on GCJ-02 tiles (高德, 腾讯)
+    lat_gcj02: float
     node: NodeOut | None
     path: list[NodeOut]
     on_boundary: bool
@@ -43,10 +45,13 @@ class LocationOut(BaseModel):
 
     @classmethod
     def of(cls, found: LocatedPoint) -> LocationOut:
+        lon_gcj02, lat_gcj02 = wgs84_to_gcj02(found.lon, found.lat)
         return cls(
             inside=found.inside,
             lon_wgs84=found.lon,
             lat_wgs84=found.lat,
+            lon_gcj02=round(float(lon_gcj02), 7),
+            lat_gcj02=round(float(lat_gcj02), 7),
             node=NodeOut.of(found.node) if found.node else None,
             path=[NodeOut.of(ref) for ref in found.path],
             on_boundary=found.on_boundary,

@@ -105,12 +105,21 @@ def page(
         "nav": navigation(actor),
         "csrf_token": token,
         "current_path": request.url.path,
+        "map_tiles": _map_tiles(request.app.state.settings),
         **(context or {}),
     }
     response = TEMPLATES.TemplateResponse(request, template, full, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     csrf.set_anonymous_cookie(request, response)
     return response
+
+
+def _map_tiles(settings: Any) -> dict[str, str] | None:
+    """The base tiles every small map draws on (location pickers, a case's map), with their coordinate system;
+    None: the grid itself is the base map."""
+    if not settings.map_tile_url:
+        return None
+    return {"url": settings.map_tile_url, "attribution": settings.map_tile_attribution, "crs": settings.map_tile_crs}
 
 
 def _actor_of(request: Request) -> Actor:

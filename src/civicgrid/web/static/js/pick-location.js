@@ -7,14 +7,19 @@
  * element's own form first, then by id — and data-result is the id of the element that says where the point is.
  *
  * A click (or dragging the marker, or the "使用当前位置" button of data-geolocate="true") fills lon/lat with six
- * decimals and crs with "wgs84", fires "input" and "change" on the three inputs and "civicgrid:picked" on the map
+ * decimals and crs with the map's system, fires "input" and "change" on the three inputs and "civicgrid:picked" on the map
  * element, and writes the located grid's path into the result element. When the inputs already hold a point (a
  * form shown again after an error) the marker starts there. The element gets data-ready="true" once the grid is
  * drawn. window.civicgridPickMap is the (last) picker's Leaflet map; each element also keeps its own map in
- * element.civicgridMap. Pickers inside closed <details> are sized when they open; htmx-swapped forms are set up. */
+ * element.civicgridMap. Pickers inside closed <details> are sized when they open; htmx-swapped forms are set up.
+ *
+ * The map's system: WGS-84 with the grid as the base map; with base tiles configured (the page's #map-tiles, e.g.
+ * 高德 in GCJ-02) the map, the grid, the picked point and its crs are all in the tiles' system, so they line up. */
 (function () {
   "use strict";
-  var GRID_URL = "/api/v1/grid/geojson?level=community&level=unit&crs=wgs84";
+  var TILES = readTiles();
+  var MAP_CRS = TILES ? TILES.crs : "wgs84";
+  var GRID_URL = "/api/v1/grid/geojson?level=community&level=unit&crs=" + MAP_CRS;
   var GRID_STYLES = {
     community: { color: "#2e7d32", weight: 1.5, fillOpacity: 0.03 },
     unit: { color: "#f57c00", weight: 0.8, fillOpacity: 0.06 },
@@ -29,6 +34,19 @@
         .catch(function () { return { features: [] }; });
     }
     return gridRequest;
+  }
+
+  function readTiles() {
+    var element = document.getElementById("map-tiles");
+    if (!element) { return null; }
+    try { return JSON.parse(element.textContent); } catch (error) { return null; }
+  }
+
+  function inMapSystem(answer) {
+    // The locate service answers in WGS-84 and GCJ-02: the point where this map draws it.
+    return MAP_CRS === "gcj02"
+      ? L.latLng(answer.lat_gcj02, answer.lon_gcj02)
+      : L.latLng(answer.lat_wgs84, answer.lon_wgs84);
   }
 
   function text(value) {
@@ -75,6 +93,7 @@
     this.gridBounds = null;
     this.viewPending = true;
     this.map = L.map(element, { zoomSnap: 0.25, maxZoom: 19 }).setView(CHINA, 4);
+    if (TILES) { L.tileLayer(TILES.url, { attribution: TILES.attribution, maxZoom: 19 }).addTo(this.map); }
     element.civicgridMap = this.map;
     window.civicgridPickMap = this.map;
     L.control.scale({ imperial: false }).addTo(this.map);
@@ -119,7 +138,7 @@
     return locate(lon, lat, crs).then(function (answer) {
       picker.say(describe(answer));
       if (answer.error) { return; }
-      picker.placeMarker(L.latLng(answer.lat_wgs84, answer.lon_wgs84));
+      picker.placeMarker(inMapSystem(answer));
     });
   };
 
@@ -136,17 +155,17 @@
     this.fill(lon, lat);
     this.say("正在确认所在网格…");
     var picker = this;
-    return locate(lon, lat, "wgs84").then(function (answer) {
+    return locate(lon, lat, MAP_CRS).then(function (answer) {
       picker.say(describe(answer));
       picker.element.dispatchEvent(new CustomEvent("civicgrid:picked", {
         bubbles: true,
-        detail: { lon: Number(lon), lat: Number(lat), crs: "wgs84", location: answer },
+        detail: { lon: Number(lon), lat: Number(lat), crs: MAP_CRS, location: answer },
       }));
     });
   };
 
   Picker.prototype.fill = function (lon, lat) {
-    var inputs = [[this.lon, lon], [this.lat, lat], [this.crs, "wgs84"]];
+    var inputs = [[this.lon, lon], [this.lat, lat], [this.crs, MAP_CRS]];
     inputs.forEach(function (pair) { if (pair[0]) { pair[0].value = pair[1]; } });
     inputs.forEach(function (pair) {
       if (!pair[0]) { return; }
@@ -176,10 +195,13 @@
       button.disabled = true;
       button.textContent = "正在获取位置…";
       navigator.geolocation.getCurrentPosition(
-        function (position) { // the Geolocation API answers in WGS-84
-          var latlng = L.latLng(position.coords.latitude, position.coords.longitude);
-          picker.map.setView(latlng, Math.max(picker.map.getZoom(), 17));
-          picker.pick(latlng).finally(done);
+        function (position) { // the Geolocation API answers in WGS-84: drawn where the map's system has it
+          var coords = position.coords;
+          locate(coords.longitude.toFixed(6), coords.latitude.toFixed(6), "wgs84").then(function (answer) {
+            var latlng = answer.error ? L.latLng(coords.latitude, coords.longitude) : inMapSystem(answer);
+            picker.map.setView(latlng, Math.max(picker.map.getZoom(), 17));
+            return picker.pick(latlng);
+          }).finally(done);
         },
         function (error) { picker.say(geolocationError(error)); done(); },
         { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
