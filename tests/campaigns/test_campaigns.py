@@ -218,3 +218,34 @@ def test_the_answers_export_lists_every_target_with_its_visit(district: District
     done = next(row for row in rows if row["状态"] == "已完成")
     assert done["实际居住人数"] == 4 and done["填报人"] == "grid_worker(grid-worker)"
     assert str(done["备注"]).startswith("'=")  # formula injection neutralised
+
+
+def test_a_form_typed_one_question_per_line(district: District, street_admin: Actor) -> None:
+    from civicgrid.campaigns.questions import PRESETS, form_text, parse_form_text
+
+    typed = "实际居住人数 | 数字 | 必答\n\n房屋使用状况 | 自住/出租 | 必答\n燃气 | 是否 | 是→燃气安全隐患\n备注 | 文本"
+    questions = parse_form_text(typed)
+    assert [(q["key"], q["type"], q["required"]) for q in questions] == [
+        ("residents", "number", True),
+        ("q2", "choice", True),
+        ("q3", "yes_no", False),
+        ("q4", "text", False),
+    ]
+    assert questions[1]["choices"] == ["自住", "出租"] and questions[2]["hazard_when"] == "是"
+    for bad, code in (
+        ("备注", "form_line"),
+        ("备注 | 日期", "form_line_type"),
+        ("备注 | 文本 | 重要", "form_line_extra"),
+    ):
+        with pytest.raises(InvalidInputError) as refused:
+            parse_form_text(f"实际居住人数 | 数字\n{bad}")
+        assert refused.value.code == code and "第2行" in refused.value.message
+    for preset in PRESETS:  # each ready-made form, written as lines, reads back as the same questions
+        again = parse_form_text(form_text(preset.questions))
+        fields = ("label", "type", "required", "hazard_when", "hazard_category")
+        assert [[q.get(f) or None for f in fields] for q in again] == [
+            [q.get(f) or None for f in fields] for q in preset.questions
+        ]
+    houses(district, 2, IN_UNIT, "泰和路")
+    campaign = launched(district, street_admin, questions=questions)
+    assert get_campaign(district.session, district.system, campaign).questions[2]["hazard_category"]  # a code now

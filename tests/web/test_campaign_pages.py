@@ -135,3 +135,24 @@ def test_others_cannot_fill_in_or_reach_another_grid(signed_in: SignedIn, launch
     assert leader.post(url, form).status_code in (403, 404)
     export = signed_in("admin").get(f"/campaigns/{launched.campaign_id}/export.xlsx")
     assert export.status_code == 200 and export.content.startswith(b"PK")
+
+
+def test_a_campaign_with_its_own_form_typed_on_the_page(signed_in: SignedIn, launched: Launched) -> None:
+    admin = signed_in("admin")
+    assert 'id="preset-texts"' in admin.get("/campaigns/new").text
+    form = {
+        "name": f"出租房屋排查{uuid.uuid4().hex[:4]}",
+        "verb": "排查",
+        "preset": "custom",
+        "target_kind": "house",
+        "grid_code": "370299",
+        "deadline": (dt.date.today() + dt.timedelta(days=5)).isoformat(),
+    }
+    bad = admin.post("/campaigns", form | {"form_text": "租户人数 | 数字 | 必答\n租赁登记 | 有无"})
+    assert bad.status_code == 422 and "第2行的类型“有无”" in bad.text and "租户人数 | 数字 | 必答" in bad.text
+    good = admin.post(
+        "/campaigns", form | {"form_text": "租户人数 | 数字 | 必答\n是否登记备案 | 是否 | 必答 | 否→物业服务"}
+    )
+    assert good.status_code == 303, good.text
+    detail = admin.get(good.headers["location"]).text
+    assert "租户人数（必答）" in detail and "答“否”转办案件" in detail

@@ -233,3 +233,74 @@ PRESETS: tuple[Preset, ...] = (
     ),
 )  # fmt: skip
 PRESET_BY_KEY = {preset.key: preset for preset in PRESETS}
+
+
+# --- a form typed on the page, one question per line ---------------------------------------------------------------
+
+FORM_TEXT_EXAMPLE = (
+    "实际居住人数 | 数字 | 必答\n"
+    "房屋使用状况 | 自住/出租/空置/其他 | 必答\n"
+    "是否存在燃气安全隐患 | 是否 | 必答 | 是→燃气安全隐患\n"
+    "备注 | 文本"
+)
+_TYPE_WORDS = {"数字": QuestionType.NUMBER, "文本": QuestionType.TEXT, "是否": QuestionType.YES_NO}
+
+
+def parse_form_text(text: str) -> list[dict[str, Any]]:
+    """Questions typed one per line: ``题目 | 类型 | 必答 | 答案→隐患案件类别``. The type is 数字, 文本, 是否, or the
+    choices separated by “/”; 必答 and the hazard are optional. A number question about 居住人数 is the one the report
+    sentence adds up (共计N人). Checked again by ``check_form`` like any form."""
+    questions: list[dict[str, Any]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in re.split(r"[|｜]", line)]
+        if len(parts) < 2 or not parts[0]:
+            raise InvalidInputError(
+                f"第{number}行应为“题目 | 类型”，如 {FORM_TEXT_EXAMPLE.splitlines()[0]}", code="form_line"
+            )
+        questions.append(_typed_line(number, len(questions) + 1, parts))
+    return questions
+
+
+def _typed_line(number: int, position: int, parts: list[str]) -> dict[str, Any]:
+    label, kind = parts[0], parts[1]
+    question: dict[str, Any] = {"key": f"q{position}", "label": label, "required": False}
+    if kind in _TYPE_WORDS:
+        question["type"] = _TYPE_WORDS[kind].value
+    elif re.search(r"[/／、]", kind):
+        question["type"] = QuestionType.CHOICE.value
+        question["choices"] = [choice.strip() for choice in re.split(r"[/／、]", kind) if choice.strip()]
+    else:
+        raise InvalidInputError(
+            f"第{number}行的类型“{kind}”应为 数字、文本、是否，或用“/”分隔的选项", code="form_line_type"
+        )
+    if question["type"] == QuestionType.NUMBER.value and "居住人数" in label:
+        question["key"] = RESIDENTS
+    for extra in parts[2:]:
+        hazard = re.fullmatch(r"(.+?)\s*(?:→|->)\s*(.+)", extra)
+        if extra in ("必答", "必填"):
+            question["required"] = True
+        elif hazard:
+            question["hazard_when"], question["hazard_category"] = hazard.group(1).strip(), hazard.group(2).strip()
+        elif extra:
+            raise InvalidInputError(
+                f"第{number}行的“{extra}”无法识别：可写 必答，或 答案→隐患案件类别", code="form_line_extra"
+            )
+    return question
+
+
+def form_text(questions: Sequence[Mapping[str, Any]], category_names: Mapping[str, str] | None = None) -> str:
+    """A form written back as the lines ``parse_form_text`` reads (a ready-made form shown as an example)."""
+    names = category_names or {}
+    lines = []
+    for item in questions:
+        kind = {"number": "数字", "text": "文本", "yes_no": "是否"}.get(item["type"]) or "/".join(
+            item.get("choices") or []
+        )
+        parts = [item["label"], kind] + (["必答"] if item.get("required") else [])
+        if item.get("hazard_when"):
+            category = item.get("hazard_category") or ""
+            parts.append(f"{item['hazard_when']}→{names.get(category, category)}")
+        lines.append(" | ".join(parts))
+    return "\n".join(lines)

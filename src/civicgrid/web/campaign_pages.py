@@ -21,7 +21,7 @@ from civicgrid.api.errors import status_for
 from civicgrid.campaigns import progress as campaign_progress
 from civicgrid.campaigns import service
 from civicgrid.campaigns.models import Outcome
-from civicgrid.campaigns.questions import PRESET_BY_KEY, PRESETS
+from civicgrid.campaigns.questions import FORM_TEXT_EXAMPLE, PRESET_BY_KEY, PRESETS, form_text, parse_form_text
 from civicgrid.errors import CivicgridError, InvalidInputError
 from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
 from civicgrid.org.actor import Actor
@@ -34,6 +34,7 @@ from civicgrid.web.render import BEIJING, page
 
 router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
 PAGE_SIZE = 20
+CUSTOM = "custom"  # the form typed on the page
 DEADLINE_HOUR = 18  # a deadline day ends at 18:00 Beijing time, the end of the working day
 
 
@@ -55,6 +56,8 @@ def campaign_new(request: Request, actor: SignedIn) -> HTMLResponse:
 def campaign_create(request: Request, actor: SignedIn, form: SubmittedForm) -> Response:
     values = {name: text(form, name) for name in ("name", "verb", "preset", "target_kind", "tag", "grid_code")}
     values |= {"deadline": text(form, "deadline"), "purpose": text(form, "purpose")}
+    raw_form = form.get("form_text")
+    values["form_text"] = raw_form[:5000] if isinstance(raw_form, str) else ""  # lines kept as typed
     try:
         spec = _spec(values)
         created = write(request, lambda session: service.create_campaign(session, actor, spec))
@@ -201,22 +204,33 @@ def _new_page(
         "verbs": service.VERBS,
         "kinds": kinds,
         "tags": PERSON_TAGS,
+        "custom": CUSTOM,
+        "example": FORM_TEXT_EXAMPLE,
+        "preset_texts": [(preset.title, form_text(preset.questions)) for preset in PRESETS],
     }
     return page(request, "campaigns/new.html", context, status_code=status_code)
 
 
 def _spec(values: dict[str, str]) -> service.CampaignSpec:
-    preset = PRESET_BY_KEY.get(values["preset"])
-    if preset is None:
-        raise InvalidInputError("请选择表单", code="preset_required")
+    """From a ready-made form (its object kind and tag the defaults), or from the questions typed one per line."""
+    if values["preset"] == CUSTOM:
+        if not values["target_kind"]:
+            raise InvalidInputError("自定义表单请选择对象类别", code="target_kind_required")
+        questions, verb, kind, tag = parse_form_text(values["form_text"]), "摸排", values["target_kind"], None
+    else:
+        preset = PRESET_BY_KEY.get(values["preset"])
+        if preset is None:
+            raise InvalidInputError("请选择表单", code="preset_required")
+        questions, verb, kind = list(preset.questions), preset.verb, values["target_kind"] or preset.target_kind
+        tag = preset.tag if not values["target_kind"] else None
     return service.CampaignSpec(
         name=values["name"],
-        verb=values["verb"] or preset.verb,
-        target_kind=values["target_kind"] or preset.target_kind,
+        verb=values["verb"] or verb,
+        target_kind=kind,
         grid_code=values["grid_code"],
         deadline=_deadline(values["deadline"]),
-        questions=list(preset.questions),
-        tag=values["tag"] or (preset.tag if not values["target_kind"] else None),
+        questions=questions,
+        tag=values["tag"] or tag,
         purpose=values["purpose"],
     )
 
