@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
-from tests.web.conftest import Browser, DemoSite
+from tests.web.conftest import Browser, DemoSite, point_in_grid_of
 
 from civicgrid.cases import public
 from civicgrid.cases.actions import ActionInput, perform
@@ -342,9 +342,13 @@ def test_the_public_map_page_and_its_feed_carry_no_personal_data(visitor: Browse
 
 
 def test_a_signed_in_resident_sees_the_public_grid_map_as_a_visitor_does(
-    signed_in: Callable[[str], Browser], visitor: Browser
+    signed_in: Callable[[str], Browser], visitor: Browser, demo_engine: Engine
 ) -> None:
     layer = {"level": "street"}
+    resident = signed_in("resident").client
     seen_by_visitor = visitor.client.get("/api/v1/grid/geojson", params=layer).json()["features"]
-    seen_by_resident = signed_in("resident").client.get("/api/v1/grid/geojson", params=layer).json()["features"]
+    seen_by_resident = resident.get("/api/v1/grid/geojson", params=layer).json()["features"]
     assert seen_by_visitor and len(seen_by_resident) == len(seen_by_visitor)
+    spot = point_in_grid_of(demo_engine, "gridworker")  # her report form's picker asks where a point is
+    located = resident.get("/api/v1/grid/locate", params={"lon": spot.lon, "lat": spot.lat, "crs": "wgs84"}).json()
+    assert located["inside"] and located["node"]["code"] == spot.code

@@ -75,23 +75,31 @@ class NodeDetail(NodeOut):
     bbox: tuple[float, float, float, float] | None
 
 
+def grid_viewer(actor: CurrentActor, settings: Annotated[Settings, Depends(settings_of)]) -> Actor:
+    """Who reads the grid: the actor — or, for one without a grid scope of her own (a signed-in resident) while the
+    grid map is public, a visitor, so that she sees at least what a visitor sees. Only the grid's endpoints."""
+    if not actor.grid_codes and settings.public_grid_map:
+        return Actor.anonymous(public_grid_map=True)
+    return actor
+
+
+GridViewer = Annotated[Actor, Depends(grid_viewer)]
+
+
 @router.get("/geojson", summary="网格边界（GeoJSON）")
 def grid_geojson(
     session: ReadSession,
-    actor: CurrentActor,
-    settings: Annotated[Settings, Depends(settings_of)],
+    actor: GridViewer,
     level: Annotated[list[str] | None, Query(description="层级，可重复")] = None,
     root: Annotated[str | None, Query(description="只返回此网格之下")] = None,
     crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09")] = "wgs84",
 ) -> dict[str, Any]:
     levels = [parse_level(value) for value in level] if level else None
-    if not actor.grid_codes and settings.public_grid_map:
-        actor = Actor.anonymous(public_grid_map=True)  # a resident sees at least what a visitor sees
     return export_geojson(session, actor, root_code=root, levels=levels, crs=parse_crs(crs))
 
 
 @router.get("/levels", summary="各层级网格数量")
-def level_counts(session: ReadSession, actor: CurrentActor) -> list[LevelCount]:
+def level_counts(session: ReadSession, actor: GridViewer) -> list[LevelCount]:
     counts = service.level_counts(session, actor)
     return [
         LevelCount(level=level, level_label=level.label, nodes=counts[level][0], with_boundary=counts[level][1])
@@ -103,7 +111,7 @@ def level_counts(session: ReadSession, actor: CurrentActor) -> list[LevelCount]:
 @router.get("/locate", summary="坐标定位到网格")
 def locate_point(
     session: ReadSession,
-    actor: CurrentActor,
+    actor: GridViewer,
     lon: Annotated[float, Query(description="经度")],
     lat: Annotated[float, Query(description="纬度")],
     crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09（必填）")],
@@ -112,7 +120,7 @@ def locate_point(
 
 
 @router.get("/nodes/{code}", summary="网格详情")
-def node_detail(session: ReadSession, actor: CurrentActor, code: str) -> NodeDetail:
+def node_detail(session: ReadSession, actor: GridViewer, code: str) -> NodeDetail:
     node = service.get_node(session, actor, code)
     ref = NodeRef.of(node)
     corners = (node.min_lon, node.min_lat, node.max_lon, node.max_lat)
