@@ -18,6 +18,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from starlette.responses import Response
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -39,9 +40,10 @@ def percent(value: float | int | None) -> Formatted:
     return Formatted(None if value is None else value / 100.0, PERCENT_FORMAT)
 
 
-def attachment(filename: str) -> dict[str, str]:
-    """The Content-Disposition header that downloads ``filename`` (Chinese names kept, RFC 5987)."""
-    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+def xlsx_response(content: bytes, filename: str) -> Response:
+    """The workbook as a download named ``filename`` (Chinese names kept: RFC 5987 ``filename*``)."""
+    disposition = {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
+    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=disposition)
 
 
 def neutralise(value: str) -> str:

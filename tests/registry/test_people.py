@@ -172,15 +172,15 @@ def test_find_people_pages_and_filters_in_sql(district: District) -> None:
     registered(d)
     registered(d, name="李建国", id_number=None, tags=("退役军人",), address="华山路5号", household_no="HC-0002")
     registered(d, name="张_100%", id_number=None, tags=())
-    rows, total = people.find_people(d.session, d.grid_worker, tag="独居老人")
+    rows, total = people.find_people(d.session, d.grid_worker, people.PeopleFilter(tag="独居老人"))
     assert [p.name for p in rows] == ["王秀兰"] and total == 1
-    rows, _ = people.find_people(d.session, d.grid_worker, text="华山")
+    rows, _ = people.find_people(d.session, d.grid_worker, people.PeopleFilter(text="华山"))
     assert [p.name for p in rows] == ["李建国"]
-    rows, _ = people.find_people(d.session, d.grid_worker, text="_100%")
+    rows, _ = people.find_people(d.session, d.grid_worker, people.PeopleFilter(text="_100%"))
     assert [p.name for p in rows] == ["张_100%"]
-    rows, _ = people.find_people(d.session, d.grid_worker, text="0_")
+    rows, _ = people.find_people(d.session, d.grid_worker, people.PeopleFilter(text="0_"))
     assert rows == []  # the wildcard is literal
-    rows, _ = people.find_people(d.session, d.grid_worker, household_no=" HC-0002 ")
+    rows, _ = people.find_people(d.session, d.grid_worker, people.PeopleFilter(household_no=" HC-0002 "))
     assert [p.name for p in rows] == ["李建国"]
     rows, total = people.find_people(d.session, d.grid_worker, limit=1, offset=2)
     assert len(rows) == 1 and total == 3

@@ -56,7 +56,7 @@ def launch(api: TestClient, who: str = "admin", **changes: object) -> httpx.Resp
         "target_kind": "people",
         "grid_code": "370299",
         "tag": TAG,
-        "deadline": (dt.datetime.now() + dt.timedelta(days=7)).isoformat(),
+        "deadline": (dt.datetime.now(dt.UTC) + dt.timedelta(days=7)).isoformat(),
         "questions": FORM,
     } | changes
     return api.post("/api/v1/campaigns", json=body, headers=HEADERS[who])
@@ -105,3 +105,5 @@ def test_launching_is_refused_for_a_bad_form_or_without_the_permission(api: Test
     nobody = launch(api, tag="没有这个标签")
     assert nobody.json()["error"]["code"] == "no_targets"
     assert launch(api, who="leader").status_code == 403
+    no_zone = (dt.datetime.now() + dt.timedelta(days=7)).isoformat()
+    assert launch(api, deadline=no_zone).status_code == 422  # a deadline without its zone is refused

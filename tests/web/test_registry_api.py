@@ -68,7 +68,10 @@ def test_a_person_is_recorded_read_masked_corrected_and_revealed_with_a_reason(
     history = api.get(f"{url}/history", headers=as_("gridworker")).json()
     assert [change["action"] for change in history] == ["create", "update"]
     assert history[0]["fields"]["id_number"] == ["sealed", "changed"] and ID_NUMBER not in str(history)
-    assert api.get(url, params={"as_of": "2000-01-01T00:00:00"}, headers=as_("gridworker")).json()["values"] is None
+    long_ago = api.get(url, params={"as_of": "2000-01-01T00:00:00+08:00"}, headers=as_("gridworker"))
+    assert long_ago.json()["values"] is None
+    no_zone = api.get(url, params={"as_of": "2000-01-01T00:00:00"}, headers=as_("gridworker"))
+    assert no_zone.status_code == 422  # a time without its zone is refused, as everywhere in the API
 
     assert api.post(f"{url}/reveal", json={"reason": "核对"}, headers=as_("gridworker")).status_code == 403
     assert api.post(f"{url}/reveal", json={"reason": " "}, headers=as_("admin")).status_code == 422

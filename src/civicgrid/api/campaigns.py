@@ -8,18 +8,17 @@ first one when the id was sent before; a target already done is a 409 naming who
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession
 from civicgrid.campaigns import progress as campaign_progress
 from civicgrid.campaigns import service
 from civicgrid.campaigns.models import Campaign, CampaignSubmission, CampaignTarget, Outcome
-from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
+from civicgrid.excel import xlsx_response
 from civicgrid.registry.models import Residence
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
@@ -30,7 +29,7 @@ class CampaignIn(BaseModel):
     verb: str = Field(description="摸排 | 排查 | 走访")
     target_kind: str = Field(description="people, or a registry kind key (house, enterprise …)")
     grid_code: str
-    deadline: dt.datetime
+    deadline: AwareDatetime = Field(description="with its zone, e.g. 2026-12-31T18:00:00+08:00")
     questions: list[dict[str, Any]] = Field(
         description="[{key, label, type: text|number|choice|yes_no, required, choices, hazard_when, hazard_category}]"
     )
@@ -48,8 +47,7 @@ class SubmissionIn(BaseModel):
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def campaign_create(session: WriteSession, actor: CurrentActor, body: CampaignIn) -> dict[str, Any]:
-    deadline = body.deadline if body.deadline.tzinfo else body.deadline.replace(tzinfo=_BEIJING)
-    spec = service.CampaignSpec(**(body.model_dump() | {"deadline": deadline}))
+    spec = service.CampaignSpec(**body.model_dump())
     return _campaign(service.create_campaign(session, actor, spec))
 
 
@@ -117,10 +115,7 @@ def campaign_submit(
 def campaign_export(session: ReadSession, actor: CurrentActor, campaign_id: int) -> Response:
     campaign = service.get_campaign(session, actor, campaign_id)
     content = campaign_progress.export_answers(session, actor, campaign)
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=attachment(f"{campaign.name}.xlsx"))
-
-
-_BEIJING = dt.timezone(dt.timedelta(hours=8))
+    return xlsx_response(content, f"{campaign.name}.xlsx")
 
 
 def _campaign(campaign: Campaign) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from civicgrid.db import transaction
 from civicgrid.org import sessions
 from civicgrid.org.actor import Actor
 from civicgrid.org.service import SignInRefusedError, actor_for_token
+from civicgrid.registry.protect import Protector, protector_for
 from civicgrid.settings import Settings
 from civicgrid.web import csrf
 
@@ -19,6 +20,11 @@ from civicgrid.web import csrf
 def settings_of(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def protector_of(request: Request) -> Protector:
+    """This installation's sealing of residents' identifiers (``registry.protect``)."""
+    return protector_for(settings_of(request))
 
 
 def read_session(request: Request) -> Iterator[Session]:

@@ -9,25 +9,23 @@ Kinds: ``GET /api/v1/registry/kinds`` describes each kind's fields, so a client 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
-from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession
+from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession, protector_of
 from civicgrid.errors import InvalidInputError
-from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
+from civicgrid.excel import xlsx_response
 from civicgrid.registry import links, objects, objects_import, people, people_import, presenting
-from civicgrid.registry.export import PeopleFilter, export_objects, export_people
+from civicgrid.registry.export import export_objects, export_people
 from civicgrid.registry.kinds import KINDS, kind_of
 from civicgrid.registry.kinds import Field as FieldSpec
 from civicgrid.registry.models import RegistryChange, Residence
-from civicgrid.registry.people import SEALED
+from civicgrid.registry.people import SEALED, PeopleFilter
 from civicgrid.registry.placing import Where
-from civicgrid.registry.protect import Protector, protector_for
 from civicgrid.tables import read_table_bytes
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
@@ -85,15 +83,11 @@ class ObjectPatch(BaseModel):
 class Ending(BaseModel):
     expected_version: int
     reason: str
-    at: dt.datetime | None = None
+    at: AwareDatetime | None = Field(default=None, description="with its zone, e.g. 2026-12-01T09:00:00+08:00")
 
 
 class Reveal(BaseModel):
     reason: str
-
-
-def _protector(request: Request) -> Protector:
-    return protector_for(request.app.state.settings)
 
 
 # --- kinds, files -------------------------------------------------------------------------------------------------
@@ -121,7 +115,7 @@ def registry_kinds(actor: CurrentActor) -> list[dict[str, Any]]:
 @router.get("/{key}/template.xlsx")
 def registry_template(key: str, actor: CurrentActor) -> Response:
     content = people_import.people_template() if key == PEOPLE else objects_import.objects_template(key)
-    return _xlsx(content, f"{_label(key)}导入模板.xlsx")
+    return xlsx_response(content, f"{_label(key)}导入模板.xlsx")
 
 
 @router.post("/{key}/import")
@@ -142,7 +136,7 @@ async def registry_import(
     if key == PEOPLE:
         table = read_table_bytes(path, raw)
         report = people_import.import_people(
-            session, actor, table, _protector(request), source=path.name, keep_good=keep_good
+            session, actor, table, protector_of(request), source=path.name, keep_good=keep_good
         )
     elif path.suffix.lower() in (".geojson", ".json"):
         report = objects_import.import_geojson(session, actor, key, raw, source=path.name, crs=crs, keep_good=keep_good)
@@ -164,7 +158,7 @@ def people_export(
 ) -> Response:
     """Masked; audited."""
     chosen = PeopleFilter(grid_code=grid, tag=tag, text=q, residence=residence)
-    return _xlsx(export_people(session, actor, _protector(request), chosen), "实有人口.xlsx")
+    return xlsx_response(export_people(session, actor, protector_of(request), chosen), "实有人口.xlsx")
 
 
 @router.post("/people/export.xlsx")
@@ -180,15 +174,15 @@ def people_export_full(
 ) -> Response:
     """In full: needs ``registry.reveal`` and a reason; audited with the filters and the count."""
     chosen = PeopleFilter(grid_code=grid, tag=tag, text=q, residence=residence)
-    content = export_people(session, actor, _protector(request), chosen, full=True, reason=body.reason)
-    return _xlsx(content, "实有人口（完整）.xlsx")
+    content = export_people(session, actor, protector_of(request), chosen, full=True, reason=body.reason)
+    return xlsx_response(content, "实有人口（完整）.xlsx")
 
 
 @router.get("/{key}/export.xlsx")
 def objects_export(
     key: str, session: ReadSession, actor: CurrentActor, grid: str | None = None, tag: str | None = None
 ) -> Response:
-    return _xlsx(export_objects(session, actor, key, grid_code=grid, tag=tag), f"{_label(key)}.xlsx")
+    return xlsx_response(export_objects(session, actor, key, grid_code=grid, tag=tag), f"{_label(key)}.xlsx")
 
 
 # --- people -------------------------------------------------------------------------------------------------------
@@ -208,19 +202,9 @@ def people_list(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict[str, Any]:
-    rows, total = people.find_people(
-        session,
-        actor,
-        grid_code=grid,
-        tag=tag,
-        text=q,
-        residence=residence,
-        household_no=household_no,
-        include_moved_out=include_moved_out,
-        limit=limit,
-        offset=offset,
-    )
-    protector = _protector(request)
+    chosen = PeopleFilter(grid, tag, q, residence, household_no, include_moved_out)
+    rows, total = people.find_people(session, actor, chosen, limit=limit, offset=offset)
+    protector = protector_of(request)
     return {"total": total, "items": [presenting.person_json(people.view(row, protector)) for row in rows]}
 
 
@@ -239,18 +223,18 @@ def person_create(request: Request, session: WriteSession, actor: CurrentActor, 
         crs=body.crs,
         grid_code=body.grid_code,
     )
-    person = people.register_person(session, actor, data, _protector(request))
-    return presenting.person_json(people.view(person, _protector(request)))
+    person = people.register_person(session, actor, data, protector_of(request))
+    return presenting.person_json(people.view(person, protector_of(request)))
 
 
 @router.get("/people/{person_id}")
 def person_read(
-    request: Request, session: ReadSession, actor: CurrentActor, person_id: int, as_of: dt.datetime | None = None
+    request: Request, session: ReadSession, actor: CurrentActor, person_id: int, as_of: AwareDatetime | None = None
 ) -> dict[str, Any]:
     """Masked; with ``as_of`` the fields as they stood then (identifiers left out)."""
     if as_of is not None:
-        return {"as_of": as_of.isoformat(), "values": people.as_of(session, actor, person_id, _aware(as_of))}
-    return presenting.person_json(people.view(people.get_person(session, actor, person_id), _protector(request)))
+        return {"as_of": as_of.isoformat(), "values": people.as_of(session, actor, person_id, as_of)}
+    return presenting.person_json(people.view(people.get_person(session, actor, person_id), protector_of(request)))
 
 
 @router.patch("/people/{person_id}")
@@ -266,10 +250,10 @@ def person_correct(
         person_id,
         changes,
         expected_version=body.expected_version,
-        protector=_protector(request),
+        protector=protector_of(request),
         reason=body.reason,
     )
-    return presenting.person_json(people.view(person, _protector(request)))
+    return presenting.person_json(people.view(person, protector_of(request)))
 
 
 @router.post("/people/{person_id}/move-out")
@@ -282,9 +266,9 @@ def person_move_out(
         person_id,
         expected_version=body.expected_version,
         reason=body.reason,
-        at=_aware(body.at) if body.at else None,
+        at=body.at,
     )
-    return presenting.person_json(people.view(person, _protector(request)))
+    return presenting.person_json(people.view(person, protector_of(request)))
 
 
 class Merge(BaseModel):
@@ -303,7 +287,7 @@ def person_merge(
     person = people.merge_people(
         session, actor, person_id, body.duplicate_id, expected_versions=versions, reason=body.reason
     )
-    return presenting.person_json(people.view(person, _protector(request)))
+    return presenting.person_json(people.view(person, protector_of(request)))
 
 
 @router.post("/people/{person_id}/reveal")
@@ -311,7 +295,7 @@ def person_reveal(
     request: Request, session: WriteSession, actor: CurrentActor, person_id: int, body: Reveal
 ) -> dict[str, str]:
     """The ID number and phone in full: needs ``registry.reveal`` and a reason; audited."""
-    return people.reveal(session, actor, person_id, reason=body.reason, protector=_protector(request))
+    return people.reveal(session, actor, person_id, reason=body.reason, protector=protector_of(request))
 
 
 @router.get("/people/{person_id}/history")
@@ -362,10 +346,10 @@ def object_create(key: str, session: WriteSession, actor: CurrentActor, body: Ob
 
 @router.get("/{key}/{record_id}")
 def object_read(
-    key: str, session: ReadSession, actor: CurrentActor, record_id: int, as_of: dt.datetime | None = None
+    key: str, session: ReadSession, actor: CurrentActor, record_id: int, as_of: AwareDatetime | None = None
 ) -> dict[str, Any]:
     if as_of is not None:
-        return {"as_of": as_of.isoformat(), "values": objects.as_of(session, actor, key, record_id, _aware(as_of))}
+        return {"as_of": as_of.isoformat(), "values": objects.as_of(session, actor, key, record_id, as_of)}
     return presenting.object_json(kind_of(key), objects.get(session, actor, key, record_id))
 
 
@@ -396,7 +380,7 @@ def object_retire(key: str, session: WriteSession, actor: CurrentActor, record_i
         record_id,
         expected_version=body.expected_version,
         reason=body.reason,
-        at=_aware(body.at) if body.at else None,
+        at=body.at,
     )
     return presenting.object_json(kind_of(key), record)
 
@@ -426,14 +410,5 @@ def _change(change: RegistryChange) -> dict[str, Any]:
     }
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A time without a zone is Beijing time, as everywhere in the API."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone(dt.timedelta(hours=8)))
-
-
 def _label(key: str) -> str:
     return "实有人口" if key == PEOPLE else kind_of(key).label.replace("/", "、")
-
-
-def _xlsx(content: bytes, filename: str) -> Response:
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))

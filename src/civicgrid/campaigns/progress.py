@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.campaigns.models import Campaign, CampaignSubmission, CampaignTarget, CampaignTask, Outcome
 from civicgrid.campaigns.questions import RESIDENTS
+from civicgrid.campaigns.questions import hazards as found_hazards
 from civicgrid.campaigns.service import questions_of, unit_of
 from civicgrid.code_prefix import code_in_subtrees
 from civicgrid.excel import workbook_bytes
+from civicgrid.kpi.periods import BEIJING
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import User
 
@@ -79,11 +81,10 @@ def progress(session: Session, actor: Actor, campaign: Campaign) -> Progress:
     grids = _grids(session, actor, campaign, past)
     total, done = sum(g.total for g in grids), sum(g.done for g in grids)
     submitted = _visited_answers(session, actor, campaign)
-    asks_people = any(question.key == RESIDENTS for question in questions_of(campaign))
+    questions = questions_of(campaign)
+    asks_people = any(question.key == RESIDENTS for question in questions)
     people = sum(int(answers.get(RESIDENTS) or 0) for answers, _ in submitted) if asks_people else None
-    hazard_keys = [q.key for q in questions_of(campaign) if q.hazard_when is not None]
-    hazard_answers = {q.key: q.hazard_when for q in questions_of(campaign) if q.hazard_when is not None}
-    hazards = sum(1 for answers, _ in submitted for key in hazard_keys if answers.get(key) == hazard_answers[key])
+    hazards = sum(len(found_hazards(questions, answers)) for answers, _ in submitted)
     cases = sum(len(numbers) for _, numbers in submitted)
     return Progress(
         campaign=campaign,
@@ -101,7 +102,7 @@ def progress(session: Session, actor: Actor, campaign: Campaign) -> Progress:
 def summary_sentence(view: Progress, today: dt.date | None = None) -> str:
     """截至12月6日，“…”共摸排1234户（目标2000户，完成61.7%），共计3210人，发现隐患12处，已转办案件12件。"""
     campaign, unit = view.campaign, unit_of(view.campaign)
-    day = today or timesource.now().astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    day = today or timesource.now().astimezone(BEIJING).date()
     parts = [
         f"截至{day.month}月{day.day}日，“{campaign.name}”共{campaign.verb}{view.done}{unit}"
         f"（目标{view.total}{unit}，完成{_percent(view.percent)}）"

@@ -38,11 +38,13 @@ from civicgrid.code_prefix import code_in_subtrees
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
 from civicgrid.json_list import like_pattern
+from civicgrid.kpi.periods import BEIJING
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links, objects, people
 from civicgrid.registry.kinds import KINDS
 from civicgrid.registry.models import Person, PlacedObject, Residence
+from civicgrid.registry.people import PeopleFilter
 from civicgrid.settings import Settings
 
 PEOPLE = "people"
@@ -158,7 +160,9 @@ def _checked_spec(actor: Actor, spec: CampaignSpec) -> str:
 def _resolve_targets(session: Session, actor: Actor, spec: CampaignSpec) -> list[tuple[int, str, str, str | None]]:
     """(id, scope code, name, address) of every target, through the registry's own filters and the actor's scope."""
     if spec.target_kind == PEOPLE:
-        people_stmt = people.matching(actor, grid_code=spec.grid_code, tag=spec.tag, residence=spec.residence)
+        people_stmt = people.matching(
+            actor, PeopleFilter(grid_code=spec.grid_code, tag=spec.tag, residence=spec.residence)
+        )
         stmt = people_stmt.with_only_columns(Person.id, Person.scope_code, Person.name, Person.address)
         return [tuple(row) for row in session.execute(stmt.order_by(Person.scope_code, Person.id))]  # type: ignore[misc]
     model = KINDS[spec.target_kind].model
@@ -430,4 +434,4 @@ def _record_of(session: Session, target: CampaignTarget) -> Person | PlacedObjec
 
 
 def _beijing(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")

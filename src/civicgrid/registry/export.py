@@ -9,7 +9,7 @@ export of people is audited, masked or not, because the names and addresses are 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import shapely
@@ -28,22 +28,13 @@ from civicgrid.registry.identifiers import mask_id_number
 from civicgrid.registry.kinds import Field, FieldType, Kind, Shape, kind_of
 from civicgrid.registry.models import Person, PlacedObject, Residence
 from civicgrid.registry.objects_import import CRS_COLUMN, GRID, LAT, LON, SHAPE
+from civicgrid.registry.people import PeopleFilter
 from civicgrid.registry.people_import import COLUMNS as PEOPLE_COLUMNS
 from civicgrid.registry.presenting import PLACEMENT_LABELS
 from civicgrid.registry.protect import Protector
 
 CHUNK = 2000
 EXTRA = ("定位", "注销时间")
-
-
-@dataclass(frozen=True)
-class PeopleFilter:
-    grid_code: str | None = None
-    tag: str | None = None
-    text: str | None = None
-    residence: Residence | None = None
-    household_no: str | None = None
-    include_moved_out: bool = False
 
 
 def export_objects(
@@ -81,7 +72,7 @@ def export_people(
     if full:
         actor.require(Permission.REGISTRY_REVEAL, "导出完整身份证号码和电话")
         why = require_reason(reason or "")
-    stmt = people.matching(actor, **asdict(chosen)).order_by(Person.scope_code, Person.id)
+    stmt = people.matching(actor, chosen).order_by(Person.scope_code, Person.id)
     headers = ["编号", *(column.header for column in PEOPLE_COLUMNS), "出生日期", "性别", "状态"]
     rows = list(_people_rows(session, stmt, protector, full))
     filters = {name: str(value) for name, value in asdict(chosen).items() if value}

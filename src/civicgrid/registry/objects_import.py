@@ -13,7 +13,7 @@ Nothing is written unless every row is good or ``keep_good`` asks for the good r
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -209,7 +209,7 @@ def _rows(kind: Kind, table: Table, positions: dict[str, int], report: ImportRep
             report.reject(number, str(values.get("name") or ""), error)
 
 
-def _where(cell: Any) -> Where:
+def _where(cell: Callable[[str], Cell]) -> Where:
     lon, lat, wkt, grid = cell(LON), cell(LAT), cell(SHAPE), cell(GRID)
     crs = str(cell(CRS_COLUMN) or "gcj02").strip()
     grid_code = str(int(grid) if isinstance(grid, float) else grid).strip() if grid is not None else None

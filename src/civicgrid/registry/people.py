@@ -65,6 +65,18 @@ class PersonInput:
 
 
 @dataclass(frozen=True)
+class PeopleFilter:
+    """Which people a list, an export or a campaign is about (``text``: part of the name or the address)."""
+
+    grid_code: str | None = None
+    tag: str | None = None
+    text: str | None = None
+    residence: Residence | None = None
+    household_no: str | None = None
+    include_moved_out: bool = False
+
+
+@dataclass(frozen=True)
 class PersonView:
     """A person as the actor may see them: ID number and phone masked."""
 
@@ -205,66 +217,38 @@ def list_people(
     include_moved_out: bool = False,
     limit: int = 200,
 ) -> list[Person]:
-    rows, _ = find_people(
-        session, actor, grid_code=grid_code, tag=tag, include_moved_out=include_moved_out, limit=limit
-    )
-    return rows
+    chosen = PeopleFilter(grid_code=grid_code, tag=tag, include_moved_out=include_moved_out)
+    return find_people(session, actor, chosen, limit=limit)[0]
 
 
 def find_people(
-    session: Session,
-    actor: Actor,
-    *,
-    grid_code: str | None = None,
-    tag: str | None = None,
-    text: str | None = None,
-    residence: Residence | None = None,
-    household_no: str | None = None,
-    include_moved_out: bool = False,
-    limit: int = 50,
-    offset: int = 0,
+    session: Session, actor: Actor, chosen: PeopleFilter | None = None, *, limit: int = 50, offset: int = 0
 ) -> tuple[list[Person], int]:
-    """One page of the people in the actor's grids matching the filters (``text``: part of the name or the
-    address), and how many match in all. Merged duplicates are never listed."""
-    stmt = matching(
-        actor,
-        grid_code=grid_code,
-        tag=tag,
-        text=text,
-        residence=residence,
-        household_no=household_no,
-        include_moved_out=include_moved_out,
-    )
+    """One page of the people in the actor's grids matching the filters, and how many match in all. Merged
+    duplicates are never listed."""
+    chosen = chosen or PeopleFilter()
+    stmt = matching(actor, chosen)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     page = stmt.order_by(Person.scope_code, Person.id).limit(limit).offset(offset)
     return list(session.scalars(page)), total
 
 
-def matching(
-    actor: Actor,
-    *,
-    grid_code: str | None = None,
-    tag: str | None = None,
-    text: str | None = None,
-    residence: Residence | None = None,
-    household_no: str | None = None,
-    include_moved_out: bool = False,
-) -> Select[Any]:
+def matching(actor: Actor, chosen: PeopleFilter) -> Select[Any]:
     """The people in the actor's grids matching the filters (for a page, an export, a campaign's targets)."""
     actor.require(Permission.REGISTRY_READ, "查看人口信息")
     stmt = select(Person).where(code_in_subtrees(Person.scope_code, actor.grid_codes), Person.merged_into_id.is_(None))
-    if grid_code:
-        stmt = stmt.where(code_starts_with(Person.scope_code, grid_code))
-    if tag:
-        stmt = stmt.where(json_list_has(Person.tags, tag))
-    if text and text.strip():
-        pattern = like_pattern(text)
+    if chosen.grid_code:
+        stmt = stmt.where(code_starts_with(Person.scope_code, chosen.grid_code))
+    if chosen.tag:
+        stmt = stmt.where(json_list_has(Person.tags, chosen.tag))
+    if chosen.text and chosen.text.strip():
+        pattern = like_pattern(chosen.text)
         stmt = stmt.where(or_(Person.name.like(pattern, escape="/"), Person.address.like(pattern, escape="/")))
-    if residence is not None:
-        stmt = stmt.where(Person.residence == residence.value)
-    if household_no:
-        stmt = stmt.where(Person.household_no == household_no.strip())
-    if not include_moved_out:
+    if chosen.residence is not None:
+        stmt = stmt.where(Person.residence == chosen.residence.value)
+    if chosen.household_no:
+        stmt = stmt.where(Person.household_no == chosen.household_no.strip())
+    if not chosen.include_moved_out:
         stmt = stmt.where(Person.moved_out_at.is_(None))
     return stmt
 

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 ROWS = 2000  # how far down the formats and drop-downs reach
 _INLINE_LIMIT = 250
@@ -65,16 +66,16 @@ def _shown(choices: Sequence[str], limit: int = 12) -> str:
     return "、".join(choices[:limit]) + ("…" if len(choices) > limit else "")
 
 
-def _options_sheet(workbook: Workbook) -> object:
+def _options_sheet(workbook: Workbook) -> Worksheet:
     options = workbook.create_sheet("选项")
     options.sheet_state = "hidden"
     return options
 
 
-def _listed(options: object, index: int, column: Column) -> str:
+def _listed(options: Worksheet, index: int, column: Column) -> str:
     """The choices in column ``index`` of the hidden sheet; the range for the drop-down."""
     letter = get_column_letter(index)
-    options.cell(row=1, column=index, value=column.header)  # type: ignore[attr-defined]
+    options.cell(row=1, column=index, value=column.header)
     for row, choice in enumerate(column.choices, start=2):
-        options.cell(row=row, column=index, value=choice)  # type: ignore[attr-defined]
+        options.cell(row=row, column=index, value=choice)
     return f"选项!${letter}$2:${letter}${len(column.choices) + 1}"

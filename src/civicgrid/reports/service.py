@@ -20,7 +20,7 @@ from civicgrid.campaigns import progress as campaign_progress
 from civicgrid.campaigns import service as campaign_service
 from civicgrid.errors import InvalidInputError
 from civicgrid.kpi.dashboard import build_dashboard
-from civicgrid.kpi.periods import Period
+from civicgrid.kpi.periods import BEIJING, Period
 from civicgrid.kpi.recurring import DEFAULT_MIN_CASES, recurring_problems
 from civicgrid.kpi.service import KpiQuery, scope_root
 from civicgrid.org.actor import Actor
@@ -107,7 +107,7 @@ def groundwork_sentences(
     view = registry_stats.overview(session, within, code)
     if any(view.total.values()):
         sentences.append(registry_stats.summary_sentence(view))
-    today = counted_at.astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+    today = counted_at.astimezone(BEIJING).date()
     for campaign in campaign_service.list_campaigns(session, within):
         if campaign.created_at < period.end_utc and campaign.deadline >= period.start_utc:
             progress = campaign_progress.progress(session, within, campaign)

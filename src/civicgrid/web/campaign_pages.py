@@ -23,7 +23,7 @@ from civicgrid.campaigns import service
 from civicgrid.campaigns.models import Outcome
 from civicgrid.campaigns.questions import FORM_TEXT_EXAMPLE, PRESET_BY_KEY, PRESETS, form_text, parse_form_text
 from civicgrid.errors import CivicgridError, InvalidInputError
-from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
+from civicgrid.excel import xlsx_response
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.models import PERSON_TAGS
@@ -97,7 +97,7 @@ def campaign_export(session: ReadSession, actor: SignedIn, campaign_id: int) -> 
     campaign = service.get_campaign(session, actor, campaign_id)
     content = campaign_progress.export_answers(session, actor, campaign)
     filename = f"{campaign.name}（{campaign.verb}结果）.xlsx"
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))
+    return xlsx_response(content, filename)
 
 
 @router.get("/campaigns/{campaign_id}/visit", response_class=HTMLResponse)

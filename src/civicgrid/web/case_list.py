@@ -16,7 +16,7 @@ from civicgrid.cases import queries
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import Case, CaseState, Channel, Rating
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
-from civicgrid.excel import XLSX_MEDIA_TYPE, attachment, workbook_bytes
+from civicgrid.excel import workbook_bytes, xlsx_response
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
@@ -247,11 +247,7 @@ def export_cases(request: Request, session: ReadSession, actor: SignedIn) -> Res
     note = f"仅导出前{EXPORT_LIMIT:,}条，请缩小筛选范围" if len(cases) > EXPORT_LIMIT else ""
     rows = rows_of(cases[:EXPORT_LIMIT], grid_index(session), _department_names(session))
     content = workbook_bytes("案件清单", EXPORT_HEADERS, (_export_row(row) for row in rows), note=note)
-    return Response(
-        content,
-        media_type=XLSX_MEDIA_TYPE,
-        headers=attachment("案件清单.xlsx"),
-    )
+    return xlsx_response(content, "案件清单.xlsx")
 
 
 def _export_row(row: Row) -> list[Any]:

@@ -15,22 +15,21 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from civicgrid.api.deps import ReadSession
+from civicgrid.api.deps import ReadSession, protector_of
 from civicgrid.api.errors import status_for
 from civicgrid.errors import CivicgridError, InvalidInputError
-from civicgrid.excel import XLSX_MEDIA_TYPE, attachment
+from civicgrid.excel import xlsx_response
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import objects_import, people_import
-from civicgrid.registry.export import PeopleFilter, export_objects, export_people
+from civicgrid.registry.export import export_objects, export_people
 from civicgrid.registry.kinds import KINDS, kind_of
-from civicgrid.registry.models import Residence
 from civicgrid.registry.presenting import PEOPLE_KEY
-from civicgrid.registry.protect import protector_for
 from civicgrid.tables import read_table_bytes
 from civicgrid.web.admin import SubmittedForm, text, write
 from civicgrid.web.deps import CSRF_CHECKED, SignedIn
+from civicgrid.web.registry_pages import people_filter
 from civicgrid.web.render import page
 
 router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
@@ -55,7 +54,7 @@ def import_page(request: Request, actor: SignedIn, kind: str = PEOPLE_KEY) -> HT
 def template_download(actor: SignedIn, key: str) -> Response:
     actor.require(Permission.REGISTRY_READ, "下载导入模板")
     content = people_import.people_template() if key == PEOPLE_KEY else objects_import.objects_template(key)
-    return _xlsx(content, f"{_label(key).replace('/', '、')}导入模板.xlsx")
+    return xlsx_response(content, f"{_label(key).replace('/', '、')}导入模板.xlsx")
 
 
 @router.post("/registry/import", response_class=HTMLResponse)
@@ -85,7 +84,7 @@ def _import(
         return objects_import.import_geojson(session, actor, key, raw, source=path.name, keep_good=keep_good)
     table = read_table_bytes(path, raw)
     if key == PEOPLE_KEY:
-        protector = protector_for(request.app.state.settings)
+        protector = protector_of(request)
         return people_import.import_people(session, actor, table, protector, source=path.name, keep_good=keep_good)
     return objects_import.import_table(session, actor, key, table, source=path.name, keep_good=keep_good)
 
@@ -100,20 +99,20 @@ def people_export(
     residence: str = "",
     moved_out: str = "",
 ) -> Response:
-    chosen = _people_filter(grid, tag, q, residence, moved_out)
-    protector = protector_for(request.app.state.settings)
+    chosen = people_filter(grid, tag, q, residence, moved_out)
+    protector = protector_of(request)
     content = write(request, lambda writer: export_people(writer, actor, protector, chosen))
-    return _xlsx(content, "实有人口.xlsx")
+    return xlsx_response(content, "实有人口.xlsx")
 
 
 @router.post("/registry/people/export.xlsx")
 def people_export_full(request: Request, actor: SignedIn, form: SubmittedForm) -> Response:
     """In full: refused (the error page) without ``registry.reveal`` or without a reason."""
-    chosen = _people_filter(*(text(form, name) for name in ("grid", "tag", "q", "residence", "moved_out")))
-    protector = protector_for(request.app.state.settings)
+    chosen = people_filter(*(text(form, name) for name in ("grid", "tag", "q", "residence", "moved_out")))
+    protector = protector_of(request)
     reason = text(form, "reason")
     content = write(request, lambda s: export_people(s, actor, protector, chosen, full=True, reason=reason))
-    return _xlsx(content, "实有人口（完整）.xlsx")
+    return xlsx_response(content, "实有人口（完整）.xlsx")
 
 
 @router.get("/registry/{key}/export.xlsx")
@@ -124,17 +123,7 @@ def objects_export(
     content = export_objects(
         session, actor, kind.key, grid_code=grid or None, tag=tag or None, text=q, include_retired=bool(retired)
     )
-    return _xlsx(content, f"{kind.label.replace('/', '、')}.xlsx")
-
-
-def _people_filter(grid: str, tag: str, q: str, residence: str, moved_out: str) -> PeopleFilter:
-    return PeopleFilter(
-        grid_code=grid.strip() or None,
-        tag=tag.strip() or None,
-        text=q or None,
-        residence=Residence(residence) if residence in Residence._value2member_map_ else None,
-        include_moved_out=bool(moved_out),
-    )
+    return xlsx_response(content, f"{kind.label.replace('/', '、')}.xlsx")
 
 
 def _import_page(
@@ -156,7 +145,3 @@ def _import_page(
         "geojson": key != PEOPLE_KEY,
     }
     return page(request, "registry/import.html", context, status_code=status_code)
-
-
-def _xlsx(content: bytes, filename: str) -> Response:
-    return Response(content, media_type=XLSX_MEDIA_TYPE, headers=attachment(filename))

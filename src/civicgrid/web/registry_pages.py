@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicgrid.api.deps import ReadSession
+from civicgrid.api.deps import ReadSession, protector_of
 from civicgrid.api.errors import status_for
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError
 from civicgrid.org.actor import Actor
@@ -28,7 +28,6 @@ from civicgrid.registry import links, objects, people, presenting
 from civicgrid.registry.kinds import KINDS, Field, Kind, kind_of
 from civicgrid.registry.models import Residence
 from civicgrid.registry.placing import Where
-from civicgrid.registry.protect import Protector, protector_for
 from civicgrid.registry.stats import overview
 from civicgrid.web.admin import SubmittedForm, text, write
 from civicgrid.web.deps import CSRF_CHECKED, SignedIn
@@ -65,19 +64,11 @@ def people_list(
     moved_out: str = "",
     page_number: int = 1,
 ) -> HTMLResponse:
-    found_residence = Residence(residence) if residence in Residence._value2member_map_ else None
+    chosen = people_filter(grid, tag, q, residence, moved_out)
     rows, total = people.find_people(
-        session,
-        actor,
-        grid_code=grid.strip() or None,
-        tag=tag.strip() or None,
-        text=q,
-        residence=found_residence,
-        include_moved_out=bool(moved_out),
-        limit=PAGE_SIZE,
-        offset=(max(page_number, 1) - 1) * PAGE_SIZE,
+        session, actor, chosen, limit=PAGE_SIZE, offset=(max(page_number, 1) - 1) * PAGE_SIZE
     )
-    protector = _protector(request)
+    protector = protector_of(request)
     shown = [people.view(person, protector) for person in rows]
     query = {"grid": grid, "tag": tag, "q": q, "residence": residence, "moved_out": moved_out}
     context = _list_context(actor, PEOPLE, "实有人口", total, page_number, query)
@@ -96,7 +87,7 @@ def person_create(request: Request, actor: SignedIn, form: SubmittedForm) -> Res
     values = _values(form, presenting.PERSON_FIELDS)
     try:
         data = _person_input(values, form)
-        created = write(request, lambda s: people.register_person(s, actor, data, _protector(request)))
+        created = write(request, lambda s: people.register_person(s, actor, data, protector_of(request)))
     except CivicgridError as error:
         return _form_page(
             request, actor, PEOPLE, values | _position(form), _errors(error, presenting.PERSON_FIELDS), 422
@@ -122,7 +113,7 @@ def person_correct(
         write(
             request,
             lambda s: people.correct_person(
-                s, actor, person_id, changes, expected_version=_version(form), protector=_protector(request),
+                s, actor, person_id, changes, expected_version=_version(form), protector=protector_of(request),
                 reason=text(form, "reason") or None,
             ),
         )  # fmt: skip
@@ -184,7 +175,7 @@ def person_reveal(
     reason = text(form, "reason")
     try:
         shown = write(
-            request, lambda s: people.reveal(s, actor, person_id, reason=reason, protector=_protector(request))
+            request, lambda s: people.reveal(s, actor, person_id, reason=reason, protector=protector_of(request))
         )
     except InvalidInputError as error:
         return _person_page(request, session, actor, person_id, errors={"reveal": error.message}, status_code=422)
@@ -339,7 +330,7 @@ def _person_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     person = people.get_person(session, actor, person_id)
-    view = people.view(person, _protector(request))
+    view = people.view(person, protector_of(request))
     moment = _moment(as_of)
     context = _record_context(request, actor, PEOPLE, "人员", person_id, errors, status_code)
     context |= {
@@ -451,6 +442,17 @@ def _form_page(
         "shape": "point" if kind_key == PEOPLE else kind_of(kind_key).shape.value,
     }
     return page(request, "registry/form.html", context, status_code=status)
+
+
+def people_filter(grid: str, tag: str, q: str, residence: str, moved_out: str) -> people.PeopleFilter:
+    """The people list's query (also its export's): blanks are no filter, an unknown residence none either."""
+    return people.PeopleFilter(
+        grid_code=grid.strip() or None,
+        tag=tag.strip() or None,
+        text=q or None,
+        residence=Residence(residence) if residence in Residence._value2member_map_ else None,
+        include_moved_out=bool(moved_out),
+    )
 
 
 def _list_context(
@@ -591,10 +593,6 @@ def _form_value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def _protector(request: Request) -> Protector:
-    return protector_for(request.app.state.settings)
 
 
 def _to(href: str, **query: str) -> RedirectResponse:
