@@ -12,7 +12,6 @@ export CIVICGRID_VAR_DIR ?= $(CURDIR)/var
 demo: install assets ## install, migrate the embedded SQLite database, load the demo district, a year of cases and its registry, serve
 	$(BIN)/civicgrid db upgrade
 	$(BIN)/civicgrid demo --if-empty --history 6000 --registry 109863
-	@echo "civicgrid 正在 http://127.0.0.1:8000 运行（Ctrl+C 停止）"
 	$(BIN)/civicgrid serve
 
 test: install assets ## the whole suite (PostgreSQL too when CIVICGRID_TEST_POSTGRES_URL is set)

@@ -20,9 +20,9 @@ from typing import Any
 import uvicorn
 from sqlalchemy import Engine, event
 
+from civicgrid.app import create_app
 from civicgrid.db import make_engine
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 CAPTURE_HEADER = b"x-bench-capture"
 

@@ -7,6 +7,7 @@ Alembic migrations (``civicgrid.migrations``) — nothing outside throwaway test
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
 from civicgrid.errors import ConflictError
+from civicgrid.settings import Settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -79,20 +81,40 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 30_000  # CLI commands and bulk jobs may wait long for a busy server
+
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = DEFAULT_SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """Create an engine; for SQLite switch on WAL, foreign keys and real transactions (SAVEPOINT included)."""
     if not is_sqlite(url):
         return create_engine(url, pool_pre_ping=True, **kwargs)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    engine = create_engine(url, connect_args={"timeout": sqlite_busy_timeout_ms / 1000}, **kwargs)
+    event.listen(engine, "connect", functools.partial(_sqlite_on_connect, busy_timeout_ms=sqlite_busy_timeout_ms))
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+def server_engine(settings: Settings) -> Engine:
+    """The engine of a server process, its pool sized to the request threads (``Settings.db_pool_size`` …).
+
+    A request holds one connection at a time (``civicgrid.http.deps``): with pool size + overflow at least the
+    number of request threads, a request waits only for the database itself — SQLite's write lock (at most
+    ``sqlite_busy_timeout_ms``) or a PostgreSQL row lock held by a transaction about to commit — never for a
+    connection that another waiting request holds. Should the pool still run dry, the request is answered 503
+    after ``db_pool_timeout_seconds``."""
+    return make_engine(
+        settings.effective_database_url,
+        sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry, *, busy_timeout_ms: int) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; we emit BEGIN ourselves instead.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -100,7 +122,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> N
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     finally:
         cursor.close()
 
@@ -131,15 +153,40 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         with factory() as session, session.begin():
             yield session
-    except StaleDataError as error:
-        raise ConflictError("数据已被他人修改，请刷新后重试", code="stale_version") from error
-    except IntegrityError as error:
+    except (StaleDataError, IntegrityError, OperationalError) as error:
+        conflict = conflict_from(error)
+        if conflict is None:
+            raise
+        raise conflict from error
+
+
+def conflict_from(error: BaseException) -> ConflictError | None:
+    """The lost race behind a database error, as the ConflictError a user is shown; None for any other error."""
+    if isinstance(error, StaleDataError):
+        return ConflictError("数据已被他人修改，请刷新后重试", code="stale_version")
+    if isinstance(error, IntegrityError):
         # Checks run before writing; a unique or foreign-key violation here means a concurrent writer won.
-        raise ConflictError("数据已被他人同时修改或创建，请刷新后重试", code="integrity_conflict") from error
-    except OperationalError as error:
-        if is_sqlite_busy(error):
-            raise ConflictError("数据正被他人修改或系统繁忙，请稍后重试", code="busy") from error
-        raise
+        return ConflictError("数据已被他人同时修改或创建，请刷新后重试", code="integrity_conflict")
+    if isinstance(error, OperationalError) and is_sqlite_busy(error):
+        return ConflictError("数据正被他人修改或系统繁忙，请稍后重试", code="busy")
+    return None
+
+
+def finish(session: Session, *, commit: bool) -> None:
+    """End a session's transaction — commit (a lost race raised as ConflictError) or roll back — and close it."""
+    try:
+        if not commit:
+            session.rollback()
+            return
+        try:
+            session.commit()
+        except (StaleDataError, IntegrityError, OperationalError) as error:
+            conflict = conflict_from(error)
+            if conflict is None:
+                raise
+            raise conflict from error
+    finally:
+        session.close()
 
 
 def is_sqlite_busy(error: OperationalError) -> bool:

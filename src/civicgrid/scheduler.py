@@ -32,11 +32,17 @@ class RunReport:
     delivery: DeliveryReport
 
 
+def refresh_flags(engine: Engine, settings: Settings) -> TickReport:
+    """The tick alone: 临期/超期 and pending deadlines brought up to date (and expired sign-ins purged)."""
+    with transaction(make_session_factory(engine, write=True)) as session:
+        report = tick(session, settings=settings)
+        purge_expired(session, settings)
+    return report
+
+
 def run_once(engine: Engine, settings: Settings) -> RunReport:
     writers = make_session_factory(engine, write=True)
-    with transaction(writers) as session:
-        tick_report = tick(session, settings=settings)
-        purge_expired(session, settings)
+    tick_report = refresh_flags(engine, settings)
     with transaction(writers) as session:  # its own transaction: the tick's flag updates are committed first
         rollup_report = refresh(session)
     delivery = deliver_due(writers, senders_from_settings(settings), max_attempts=settings.notify_max_attempts)
@@ -51,8 +57,15 @@ class Scheduler:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Bring the derived flags up to date before the first page is served — a server that was down for a
+        night must not show yesterday's 超期 counts on one screen and today's on another — then run every
+        interval in the background (the roll-up and delivery of the first run right away)."""
         if self.settings.scheduler_interval_seconds <= 0 or self._thread is not None:
             return
+        try:
+            refresh_flags(self.engine, self.settings)
+        except Exception:  # a busy or broken database must not keep the server from starting
+            logger.exception("启动时刷新临期/超期失败，将在后台重试")
         self._thread = threading.Thread(target=self._loop, name="civicgrid-scheduler", daemon=True)
         self._thread.start()
 
@@ -63,7 +76,9 @@ class Scheduler:
             self._thread = None
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.settings.scheduler_interval_seconds):
+        wait = 0.0  # the first run at once: the roll-up and the deliveries that waited while the server was down
+        while not self._stop.wait(wait):
+            wait = self.settings.scheduler_interval_seconds
             try:
                 report = run_once(self.engine, self.settings)
             except Exception:  # logged with its traceback; the next run tries again

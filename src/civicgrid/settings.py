@@ -80,6 +80,25 @@ class Settings(BaseSettings):
             "var_dir/registry.key, created on first use. Back it up apart from the database: without it they are lost."
         ),
     )
+    db_pool_size: int = Field(
+        default=10, ge=1, description="Connections each server process keeps open to PostgreSQL or SQLite."
+    )
+    db_max_overflow: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "Extra connections a process may open under load. pool size + overflow = 40 = the request thread pool, "
+            "so a request never waits for a connection while another request holds none back."
+        ),
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long a request waits for a free connection before it is told 系统繁忙 (503)."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=10_000,
+        ge=0,
+        description="SQLite: how long a writer waits for the write lock (writers queue; each holds it milliseconds).",
+    )
     scheduler_interval_seconds: int = Field(
         default=60, ge=0, description="How often `serve` refreshes 临期/超期 and delivers notifications; 0 = never."
     )

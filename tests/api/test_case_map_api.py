@@ -18,7 +18,8 @@ from tests.api.conftest import people_with_tokens
 from tests.conftest import postgres_url_or_skip
 
 from civicgrid import migrate, timesource
-from civicgrid.api import case_map
+from civicgrid.app import create_app
+from civicgrid.cases import points as case_points
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.defaults import install_defaults
 from civicgrid.cases.intake import IntakeRequest, intake
@@ -35,7 +36,6 @@ from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
 from civicgrid.org.service import actor_for, create_department, get_user
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 from civicgrid.web.app_context import map_config
 
 STREET = "370299001"
@@ -266,7 +266,7 @@ def test_an_unknown_state_is_refused(site: Site) -> None:
 
 
 def test_too_many_points_are_cut_to_the_newest_and_flagged(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(case_map, "POINT_CAP", 2)
+    monkeypatch.setattr(case_points, "POINT_CAP", 2)
     collection = points(site, "dispatcher")
     assert collection["truncated"] is True and collection["placed"] == 3
     assert site.numbers["west_overdue"] not in numbers_in(collection)  # the oldest is the one left out
@@ -276,7 +276,7 @@ def test_the_map_page_asks_for_points_in_the_tiles_system(tmp_path: Path) -> Non
     levels = [(GridLevel.UNIT, (2, 2))]
     plain = map_config(Settings(var_dir=tmp_path), levels, cases=True)
     assert plain["crs"] == "wgs84" and plain["tiles"] is None
-    assert plain["cases"] == {"url": "/api/v1/cases/points", "cap": case_map.POINT_CAP}
+    assert plain["cases"] == {"url": "/api/v1/cases/points", "cap": case_points.POINT_CAP}
     amap = Settings(var_dir=tmp_path, map_tile_url="https://tiles.example.cn/{z}/{x}/{y}.png", map_tile_crs="gcj02")
     tiled = map_config(amap, levels, cases=True)
     assert tiled["crs"] == "gcj02" and tiled["tiles"]["url"].startswith("https://tiles.example.cn/")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import SessionTransaction
 from tests.api.conftest import people_with_tokens
 
 from civicgrid import migrate
+from civicgrid.app import create_app
 from civicgrid.cases.defaults import install_defaults
 from civicgrid.db import make_engine, make_session_factory, transaction
 from civicgrid.grid.codes import GridLevel
@@ -24,7 +25,6 @@ from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
 from civicgrid.org.service import create_department
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 from ..cases.conftest import png
 

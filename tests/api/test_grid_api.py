@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from civicgrid import migrate
+from civicgrid.app import create_app
 from civicgrid.db import make_engine, make_session_factory, transaction
 from civicgrid.geo.coords import wgs84_to_gcj02
 from civicgrid.grid.import_boundaries import BoundaryOptions, import_boundaries
@@ -17,7 +18,6 @@ from civicgrid.grid.import_table import import_division_table
 from civicgrid.importing import read_text_file
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 REAL = Path(__file__).parents[1] / "data" / "real"
 

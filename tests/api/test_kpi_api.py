@@ -18,6 +18,7 @@ from tests.api.conftest import people_with_tokens
 from tests.conftest import postgres_url_or_skip
 
 from civicgrid import migrate, timesource
+from civicgrid.app import create_app
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.defaults import install_defaults
 from civicgrid.cases.intake import IntakeRequest, intake
@@ -34,7 +35,6 @@ from civicgrid.org.models import DepartmentKind
 from civicgrid.org.roles import Role
 from civicgrid.org.service import actor_for, create_department, get_user
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 DISTRICT, STREET, OTHER_STREET = "370299", "370299001", "370299002"

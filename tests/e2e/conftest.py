@@ -7,24 +7,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
+from tests.serving import served
 
 from civicgrid import migrate
-from civicgrid.db import make_engine, make_session_factory, transaction
+from civicgrid.app import create_app
+from civicgrid.db import make_session_factory, server_engine, transaction
 from civicgrid.demo.district import build_demo
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 CHROMIUM = os.environ.get("CIVICGRID_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("CIVICGRID_ARTIFACTS", "test-artifacts")) / "screenshots"
@@ -54,12 +50,6 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": flags}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def demo_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo server's var dir: its SQLite database (civicgrid.db) and the stored attachments."""
@@ -76,31 +66,18 @@ def demo_server(demo_var_dir: Path) -> Iterator[str]:
 @contextmanager
 def served_demo(settings: Settings, extra_routes: Callable[[FastAPI], None] | None = None) -> Iterator[str]:
     """The demo district in the settings' database, served on a free port; its base URL."""
-    engine = make_engine(settings.effective_database_url)
+    engine = server_engine(settings)
     migrate.upgrade(engine)
     with transaction(make_session_factory(engine, write=True)) as session:
         build_demo(session, settings=settings)
     app = create_app(settings, engine)
     if extra_routes is not None:
         extra_routes(app)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        pytest.fail("the civicgrid test server did not start")
-    yield base_url
-    server.should_exit = True
-    thread.join(timeout=10)
-    engine.dispose()
+    try:
+        with served(app) as base_url:
+            yield base_url
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -20,13 +20,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 
 from civicgrid import migrate
+from civicgrid.app import create_app
 from civicgrid.db import make_engine, make_session_factory, transaction
 from civicgrid.demo.district import DEMO_LOGINS, build_demo
 from civicgrid.grid.models import GridAssignment, GridNode
 from civicgrid.grid.service import node_geometry
 from civicgrid.org.models import User
 from civicgrid.settings import Settings
-from civicgrid.web.app import create_app
 
 PASSWORDS = {login.username: login.password for login in DEMO_LOGINS}
 TOKEN = re.compile(r'"X-CSRF-Token": "([^"]+)"')

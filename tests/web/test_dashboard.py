@@ -21,7 +21,6 @@ from sqlalchemy import Engine, select
 from tests.api.test_kpi_api import Crew, Story, monday_morning, run_story
 from tests.web.conftest import Browser, DemoSite
 
-from civicgrid.api.kpi import current_year
 from civicgrid.cases.models import Channel, Rating
 from civicgrid.cases.tick import tick
 from civicgrid.db import make_session_factory, transaction
@@ -29,6 +28,7 @@ from civicgrid.grid.models import GridNode
 from civicgrid.grid.service import node_geometry
 from civicgrid.kpi.dashboard import Dashboard, build_dashboard
 from civicgrid.kpi.metrics import INDICATORS, Counts, Figures, Unit, format_value
+from civicgrid.kpi.params import current_year
 from civicgrid.kpi.periods import parse_period
 from civicgrid.kpi.ranking import honour_lists, rank
 from civicgrid.kpi.service import Dimension, Group, KpiQuery, breakdown, trend

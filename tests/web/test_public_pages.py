@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.web.conftest import Browser, DemoSite, point_in_grid_of
 
+from civicgrid.app import create_app
 from civicgrid.cases import public
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.models import Case, CaseState, Channel
@@ -26,7 +27,6 @@ from civicgrid.db import make_session_factory, transaction
 from civicgrid.demo.district import MAIN_STREET
 from civicgrid.org.actor import Actor
 from civicgrid.org.service import actor_for, get_user
-from civicgrid.web.app import create_app
 
 SYSTEM = Actor.system("测试")
 _addresses = itertools.count(1)

@@ -11,17 +11,18 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import Query, Request, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession
 from civicgrid.campaigns import progress as campaign_progress
 from civicgrid.campaigns import service
 from civicgrid.campaigns.models import Campaign, CampaignSubmission, CampaignTarget, Outcome
 from civicgrid.excel import xlsx_response
+from civicgrid.http.deps import CurrentActor, ReadSession, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.registry.models import Residence
 
-router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
+router = session_router(prefix="/api/v1/campaigns", tags=["campaigns"])
 
 
 class CampaignIn(BaseModel):

@@ -7,10 +7,9 @@ import binascii
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 from pydantic import BaseModel, Field
 
-from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession
 from civicgrid.cases import queries
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.attachments import Upload
@@ -21,9 +20,11 @@ from civicgrid.cases.taxonomy import effective_limits, list_categories
 from civicgrid.cases.views import CaseView, EventView, case_view, case_views, event_view
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import InvalidInputError
+from civicgrid.http.deps import CurrentActor, ReadSession, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.org.roles import Permission
 
-router = APIRouter(prefix="/api/v1", tags=["cases"])
+router = session_router(prefix="/api/v1", tags=["cases"])
 
 
 class FileIn(BaseModel):

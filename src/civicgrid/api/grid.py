@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import BaseModel
 
-from civicgrid.api.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.geo.coords import parse_crs, wgs84_to_gcj02
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel, parse_level
 from civicgrid.grid.export import export_geojson
 from civicgrid.grid.index import LocatedPoint, locate, node_path
 from civicgrid.grid.service import NodeRef
+from civicgrid.http.deps import CurrentActor, ReadSession, settings_of
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 
-router = APIRouter(prefix="/api/v1/grid", tags=["grid"])
+router = session_router(prefix="/api/v1/grid", tags=["grid"])
 
 
 class NodeOut(BaseModel):

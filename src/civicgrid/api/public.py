@@ -4,21 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import JSONResponse
 
-from civicgrid.api.deps import CurrentActor, ReadSession
-from civicgrid.cases.public import PublicPoint, public_points
-from civicgrid.errors import PermissionDeniedError
+from civicgrid.cases.public import PublicPoint, public_points, require_public_map
 from civicgrid.geo.coords import CRS, convert, parse_crs
-from civicgrid.org.actor import Actor
-from civicgrid.settings import Settings
+from civicgrid.http.deps import CurrentActor, ReadSession
+from civicgrid.http.routing import session_router
 
-router = APIRouter(prefix="/api/v1/public", tags=["public"])
-
-
-class PublicMapClosedError(PermissionDeniedError):
-    code = "public_map_closed"
+router = session_router(prefix="/api/v1/public", tags=["public"])
 
 
 @router.get("/cases.geojson", summary="公开地图上的案件（不含个人信息）")
@@ -34,12 +28,6 @@ def public_cases(
     require_public_map(actor, request.app.state.settings)
     body = feature_collection(public_points(session), parse_crs(crs))
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=60"})
-
-
-def require_public_map(actor: Actor, settings: Settings) -> None:
-    """Visitors see the public map only while ``public_grid_map`` is on; signed-in people always."""
-    if not actor.is_authenticated and not settings.public_grid_map:
-        raise PublicMapClosedError("公开地图暂未开放")
 
 
 def feature_collection(points: list[PublicPoint], crs: CRS) -> dict[str, Any]:

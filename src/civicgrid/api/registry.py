@@ -13,12 +13,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile, status
+from fastapi import File, Form, Query, Request, Response, UploadFile, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession, protector_of
 from civicgrid.errors import InvalidInputError
 from civicgrid.excel import xlsx_response
+from civicgrid.http.deps import CurrentActor, ReadSession, WriteSession, protector_of
+from civicgrid.http.routing import session_router
 from civicgrid.registry import links, objects, objects_import, people, people_import, presenting
 from civicgrid.registry.export import export_objects, export_people
 from civicgrid.registry.kinds import KINDS, kind_of
@@ -28,7 +29,7 @@ from civicgrid.registry.people import SEALED, PeopleFilter
 from civicgrid.registry.placing import Where
 from civicgrid.tables import read_table_bytes
 
-router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+router = session_router(prefix="/api/v1/registry", tags=["registry"])
 PEOPLE = presenting.PEOPLE_KEY
 MAX_UPLOAD = 50 * 1024 * 1024
 Limit = Annotated[int, Query(ge=1, le=500)]

@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter
-
-from civicgrid.api.deps import CurrentActor, ReadSession
+from civicgrid.http.deps import CurrentActor, ReadSession
+from civicgrid.http.routing import session_router
 from civicgrid.registry import stats
 
-router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+router = session_router(prefix="/api/v1/registry", tags=["registry"])
 
 
 @router.get("/stats")

@@ -398,3 +398,13 @@ def _is_whistle_blowing(extra: Any) -> bool:
 def snap(value: float) -> float:
     """The centre of the 0.001° cell the value falls in."""
     return round((math.floor(value / CELL_DEGREES) + 0.5) * CELL_DEGREES, 6)
+
+
+class PublicMapClosedError(PermissionDeniedError):
+    code = "public_map_closed"
+
+
+def require_public_map(actor: Actor, settings: Settings) -> None:
+    """Visitors see the public map only while ``public_grid_map`` is on; signed-in people always."""
+    if not actor.is_authenticated and not settings.public_grid_map:
+        raise PublicMapClosedError("公开地图暂未开放")

@@ -72,11 +72,13 @@ def serve(
     """启动 Web 服务。"""
     import uvicorn
 
-    from civicgrid.web.app import create_app
+    from civicgrid.app import create_app
 
     settings = get_settings()
     app = create_app(settings)  # refuses an unmigrated database, naming the command that fixes it
-    uvicorn.run(app, host=host or settings.host, port=port or settings.port, log_level="info")
+    where_host, where_port = host or settings.host, port or settings.port
+    console.print(f"civicgrid 正在 http://{where_host}:{where_port} 运行（Ctrl+C 停止）")
+    uvicorn.run(app, host=where_host, port=where_port, log_level="info")
 
 
 demo_app = typer.Typer(help="演示数据：演示辖区与历史案件")

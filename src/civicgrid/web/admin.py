@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from civicgrid import timesource
-from civicgrid.api.deps import ReadSession
 from civicgrid.cases import routing, taxonomy
 from civicgrid.cases.models import Category, RoutingRule
 from civicgrid.db import transaction
@@ -29,18 +28,19 @@ from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, N
 from civicgrid.grid import service as grid_service
 from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.models import GridDuty, GridNode
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
+from civicgrid.http.routing import session_router
 from civicgrid.org import service as org_service
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.models import Department, DepartmentKind, User
 from civicgrid.org.passwords import check_policy
 from civicgrid.org.roles import Permission, Role
 from civicgrid.text import clean_label
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.render import BEIJING, page
 from civicgrid.worktime import service as worktime
 from civicgrid.worktime.calendar import builtin_knows_year
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 T = TypeVar("T")
 Errors = dict[str, str]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from civicgrid.api.case_map import POINT_CAP
 from civicgrid.cases.models import OPEN_STATES, CaseState
+from civicgrid.cases.points import POINT_CAP
 from civicgrid.grid.codes import GridLevel
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission

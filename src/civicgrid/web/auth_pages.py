@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from civicgrid.api.deps import ReadSession, WriteSession
 from civicgrid.db import transaction
+from civicgrid.http import csrf
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.org import sessions
 from civicgrid.org.service import SignInRefusedError
 from civicgrid.settings import Settings
-from civicgrid.web import csrf
-from civicgrid.web.deps import CSRF_CHECKED
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 
 def safe_next(target: str | None) -> str:

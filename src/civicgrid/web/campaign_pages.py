@@ -12,27 +12,27 @@ import datetime as dt
 import uuid
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from civicgrid.api.deps import ReadSession
-from civicgrid.api.errors import status_for
 from civicgrid.campaigns import progress as campaign_progress
 from civicgrid.campaigns import service
 from civicgrid.campaigns.models import Outcome
 from civicgrid.campaigns.questions import FORM_TEXT_EXAMPLE, PRESET_BY_KEY, PRESETS, form_text, parse_form_text
 from civicgrid.errors import CivicgridError, InvalidInputError
 from civicgrid.excel import xlsx_response
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
+from civicgrid.http.errors import status_for
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.models import PERSON_TAGS
 from civicgrid.registry.placing import home_grid
 from civicgrid.web.admin import SubmittedForm, text, write
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.render import BEIJING, page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 PAGE_SIZE = 20
 CUSTOM = "custom"  # the form typed on the page
 DEADLINE_HOUR = 18  # a deadline day ends at 18:00 Beijing time, the end of the working day

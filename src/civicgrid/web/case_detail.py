@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid import audit
-from civicgrid.api.deps import ReadSession, WriteSession
 from civicgrid.cases import queries
 from civicgrid.cases.actions import perform
 from civicgrid.cases.attachments import stored_path
@@ -21,15 +20,16 @@ from civicgrid.cases.routing import suggest
 from civicgrid.cases.views import case_view, event_label
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links
 from civicgrid.web.action_forms import CATEGORY, DEPARTMENTS, FORMS, action_input
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.forms import SubmittedForm, category_options, department_options, error_map, uploads
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 TAKEN_MESSAGES = {"created": "已受理", "repeat": "该问题此前已受理，这是原案件"}
 
 

@@ -6,26 +6,26 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from civicgrid.api.deps import ReadSession
 from civicgrid.cases import queries
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import Case, CaseState, Channel, Rating
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
 from civicgrid.excel import workbook_bytes, xlsx_response
 from civicgrid.grid.index import GridIndex, grid_index
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission, Role
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.forms import category_options, department_options, local_day
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000
 

@@ -10,14 +10,22 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid import timesource
-from civicgrid.api.deps import ReadSession, settings_of
-from civicgrid.api.kpi import (
+from civicgrid.cases.models import CaseState, Channel
+from civicgrid.errors import InvalidInputError
+from civicgrid.excel import percent, workbook_bytes
+from civicgrid.grid.index import grid_index
+from civicgrid.grid.models import GridNode
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, settings_of
+from civicgrid.http.routing import session_router
+from civicgrid.kpi.dashboard import Dashboard, build_dashboard
+from civicgrid.kpi.metrics import INDICATORS, Counts, Figures, Indicator, Unit, evaluate, format_value
+from civicgrid.kpi.params import (
     change_unit,
     current_year,
     default_root,
@@ -27,13 +35,6 @@ from civicgrid.api.kpi import (
     read_department,
     read_grid,
 )
-from civicgrid.cases.models import CaseState, Channel
-from civicgrid.errors import InvalidInputError
-from civicgrid.excel import percent, workbook_bytes
-from civicgrid.grid.index import grid_index
-from civicgrid.grid.models import GridNode
-from civicgrid.kpi.dashboard import Dashboard, build_dashboard
-from civicgrid.kpi.metrics import INDICATORS, Counts, Figures, Indicator, Unit, evaluate, format_value
 from civicgrid.kpi.periods import BEIJING, Granularity, Period, parse_period
 from civicgrid.kpi.ranking import HonourLists, Ranked, honour_lists, rank
 from civicgrid.kpi.service import (
@@ -51,11 +52,10 @@ from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
 from civicgrid.settings import Settings
 from civicgrid.web.app_context import map_config
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.forms import category_options, department_options
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 AppSettings = Annotated[Settings, Depends(settings_of)]
 T = TypeVar("T")
 

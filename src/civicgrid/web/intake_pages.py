@@ -5,23 +5,23 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicgrid.api.deps import ReadSession, WriteSession
 from civicgrid.cases import queries
 from civicgrid.cases.intake import ROLE_CHANNELS, IntakeRequest, intake
 from civicgrid.cases.models import CaseState, Channel
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission, Role
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.forms import SubmittedForm, category_options, error_map, number, optional, text, uploads
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 FIELDS = ("channel", "title", "description", "category_code", "address", "reporter_name", "reporter_phone", "lon",
           "lat", "crs", "source_id", "idempotency_key")  # fmt: skip
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from civicgrid.api.deps import CurrentActor, ReadSession
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel
+from civicgrid.http.deps import CurrentActor, ReadSession
+from civicgrid.http.routing import session_router
 from civicgrid.web.app_context import DEADLINE_CHOICES, STATE_CHOICES, CaseMapFilters, map_config, shows_cases
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False)
+router = session_router(include_in_schema=False)
 
 
 @router.get("/map", response_class=HTMLResponse)

@@ -12,26 +12,26 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from civicgrid.api.deps import CurrentActor, ReadSession, WriteSession
-from civicgrid.api.public import require_public_map
 from civicgrid.cases import public
 from civicgrid.cases.attachments import Upload, sniff
 from civicgrid.cases.intake import MAX_DESCRIPTION, MAX_TITLE, IntakeRequest
 from civicgrid.cases.models import CaseState, Channel, Rating
+from civicgrid.cases.public import require_public_map
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel
+from civicgrid.http.deps import CSRF_CHECKED, CurrentActor, ReadSession, WriteSession
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 from civicgrid.web.app_context import map_config
-from civicgrid.web.deps import CSRF_CHECKED
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 MAX_PHOTOS = 9
 MAX_NAME, MAX_ADDRESS = 50, 200

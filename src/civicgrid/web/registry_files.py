@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from civicgrid.api.deps import ReadSession, protector_of
-from civicgrid.api.errors import status_for
 from civicgrid.errors import CivicgridError, InvalidInputError
 from civicgrid.excel import xlsx_response
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, protector_of
+from civicgrid.http.errors import status_for
+from civicgrid.http.routing import session_router
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
@@ -28,11 +29,10 @@ from civicgrid.registry.kinds import KINDS, kind_of
 from civicgrid.registry.presenting import PEOPLE_KEY
 from civicgrid.tables import read_table_bytes
 from civicgrid.web.admin import SubmittedForm, text, write
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.registry_pages import people_filter
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 MAX_UPLOAD = 50 * 1024 * 1024
 
 

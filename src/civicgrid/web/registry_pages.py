@@ -14,14 +14,15 @@ import json
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from civicgrid.api.deps import ReadSession, protector_of
-from civicgrid.api.errors import status_for
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, protector_of
+from civicgrid.http.errors import status_for
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links, objects, people, presenting
@@ -30,10 +31,9 @@ from civicgrid.registry.models import Residence
 from civicgrid.registry.placing import Where
 from civicgrid.registry.stats import overview
 from civicgrid.web.admin import SubmittedForm, text, write
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.render import BEIJING, page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 PAGE_SIZE = 50
 PEOPLE = presenting.PEOPLE_KEY
 CLEARABLE = ("household_no", "address", "tags")  # a person's fields a correction may empty

@@ -3,15 +3,15 @@ by clicking a lower grid, for every role that may read the registry — the numb
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from civicgrid.api.deps import ReadSession
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
+from civicgrid.http.routing import session_router
 from civicgrid.registry import stats
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 
 @router.get("/registry/stats", response_class=HTMLResponse)

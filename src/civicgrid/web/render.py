@@ -12,9 +12,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from civicgrid.http import csrf
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission, Role
-from civicgrid.web import csrf
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -112,6 +112,11 @@ def page(
     response.headers["Cache-Control"] = "no-store"
     csrf.set_anonymous_cookie(request, response)
     return response
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    """The Chinese error page of every page route (``civicgrid.http.errors`` calls it)."""
+    return page(request, "error.html", {"status": status, "message": message}, status_code=status)
 
 
 def _map_tiles(settings: Any) -> dict[str, str] | None:

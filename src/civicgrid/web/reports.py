@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
-from civicgrid.api.deps import ReadSession
+from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
+from civicgrid.http.routing import session_router
 from civicgrid.kpi.periods import parse_period
 from civicgrid.org.roles import Permission
 from civicgrid.reports.service import RenderedReport, ReportFormat, WorkReportRequest, parse_format, render, work_report
-from civicgrid.web.deps import CSRF_CHECKED, SignedIn
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 
 @router.get("/reports/work-report")

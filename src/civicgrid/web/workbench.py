@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from civicgrid.api.deps import CurrentActor, ReadSession
 from civicgrid.cases import queries
 from civicgrid.cases.models import CaseState
+from civicgrid.http.deps import CSRF_CHECKED, CurrentActor, ReadSession
+from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Role
-from civicgrid.web.deps import CSRF_CHECKED
 from civicgrid.web.render import page
 
-router = APIRouter(include_in_schema=False, dependencies=CSRF_CHECKED)
+router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
 # Which queues each role works from, in the order its workbench shows them.
 ROLE_QUEUES: dict[Role, tuple[str, ...]] = {

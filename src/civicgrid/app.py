@@ -1,24 +1,27 @@
-"""The web application: JSON API under /api, pages at /, assets under /static."""
+"""The web application, where the adapters meet: JSON API under /api, pages at /, assets under /static.
+
+The one module that imports both ``api`` and ``web``; neither imports the other (what both need lives in
+``civicgrid.http``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from civicgrid import migrate
 from civicgrid.api import campaigns as campaigns_api
-from civicgrid.api import case_map, cases, errors, grid, kpi
+from civicgrid.api import case_map, cases, grid, kpi
 from civicgrid.api import public as public_api
 from civicgrid.api import registry as registry_api
 from civicgrid.api import registry_stats as registry_stats_api
-from civicgrid.db import make_engine, make_session_factory
+from civicgrid.db import make_session_factory, server_engine
+from civicgrid.http import errors
+from civicgrid.http.security import SecurityHeaders, tile_origin
 from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
 from civicgrid.web import (
@@ -34,16 +37,17 @@ from civicgrid.web import (
     registry_files,
     registry_pages,
     registry_stats,
+    render,
     reports,
     workbench,
 )
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent / "web" / "static"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
-    engine = engine or make_engine(settings.effective_database_url)
+    engine = engine or server_engine(settings)
     migrate.ensure_current(engine)
     scheduler = Scheduler(engine, settings)
 
@@ -67,8 +71,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.read_sessions = make_session_factory(engine)
     app.state.write_sessions = make_session_factory(engine, write=True)
-    errors.install(app)
-    app.add_middleware(SecurityHeaders, tile_origin=_origin(settings.map_tile_url))
+    errors.install(app, render.error_page)
+    app.add_middleware(SecurityHeaders, tile_origin=tile_origin(settings.map_tile_url))
     app.include_router(grid.router)
     app.include_router(registry_stats_api.router)  # before the registry API: /registry/stats is not a kind
     app.include_router(registry_api.router)
@@ -93,30 +97,3 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
-
-
-def _origin(url_template: str | None) -> str | None:
-    if not url_template:
-        return None
-    parts = urlsplit(url_template.replace("{s}", "a"))
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
-
-
-class SecurityHeaders(BaseHTTPMiddleware):
-    """No inline scripts, no framing, no MIME sniffing; map tiles only from the configured origin."""
-
-    def __init__(self, app: object, tile_origin: str | None) -> None:
-        super().__init__(app)  # type: ignore[arg-type]
-        images = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
-        self.policy = (
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-            f"img-src {images}; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
-        )
-
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", self.policy)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response

@@ -1,0 +1,92 @@
+"""Routes whose database sessions end with the endpoint, in the endpoint's own thread.
+
+FastAPI runs a synchronous endpoint in the request thread pool, then validates its answer in *another* turn of
+that pool, and only then tears its dependencies down. A session's connection would stay checked out through those
+waits: under load, the requests holding connections queue for threads behind requests holding threads while
+they wait for connections, and nothing moves until the pool's timeout (twenty clicks at once gave 500s after 30 s).
+Ending the sessions the endpoint was given — commit a write session, roll back a read session, give back the
+connection — as the endpoint returns, in its thread, leaves a request holding a connection only while it runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+
+from civicgrid.db import conflict_from, finish
+
+WRITE_FLAG = "civicgrid_write"  # in Session.info: the request's write transaction, committed on success
+ENDED_FLAG = "civicgrid_ended"  # in Session.info: already ended; the dependency's teardown has nothing to do
+
+
+def end_session(session: Session, *, success: bool) -> None:
+    """Commit (a write session whose endpoint succeeded) or roll back, then close; once only. A lost race at
+    commit is raised as ConflictError."""
+    if session.info.get(ENDED_FLAG):
+        return
+    session.info[ENDED_FLAG] = True
+    finish(session, commit=success and bool(session.info.get(WRITE_FLAG)))
+
+
+def _end_all(arguments: Iterable[Any], *, success: bool) -> None:
+    sessions = [value for value in arguments if isinstance(value, Session)]
+    try:
+        for session in sessions:
+            end_session(session, success=success)
+    finally:
+        for session in sessions:  # a failed commit of one still gives every connection back
+            if not session.info.get(ENDED_FLAG):
+                end_session(session, success=False)
+
+
+def ending_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint, ending the sessions it was given as it returns or raises."""
+    if inspect.iscoroutinefunction(endpoint):
+
+        @functools.wraps(endpoint)
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = await endpoint(*args, **kwargs)
+            except BaseException as error:
+                _end_all(kwargs.values(), success=False)
+                conflict = conflict_from(error)
+                if conflict is None:
+                    raise
+                raise conflict from error
+            _end_all(kwargs.values(), success=True)
+            return result
+
+        return run_async
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = endpoint(*args, **kwargs)
+        except BaseException as error:
+            _end_all(kwargs.values(), success=False)
+            conflict = conflict_from(error)
+            if conflict is None:
+                raise
+            raise conflict from error
+        _end_all(kwargs.values(), success=True)
+        return result
+
+    return run
+
+
+class SessionRoute(APIRoute):
+    """An APIRoute whose endpoint ends its database sessions itself (see the module docstring)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, ending_sessions(endpoint), **kwargs)
+
+
+def session_router(**kwargs: Any) -> APIRouter:
+    """An APIRouter of SessionRoutes: every router of the API and the pages is made here."""
+    return APIRouter(route_class=SessionRoute, **kwargs)
