@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.cases import clock
 from civicgrid.cases.attachments import Upload, attach
-from civicgrid.cases.auth import require_action
+from civicgrid.cases.auth import in_placing_pool, require_action
 from civicgrid.cases.events import append_event
 from civicgrid.cases.intake import apply_location
 from civicgrid.cases.models import AssignmentRole, Case, CaseAssignment, CaseEvent, CaseState, Placement, Rating
@@ -456,6 +456,7 @@ def _reopen(ctx: _Context) -> CaseState | None:
 
 def _place(ctx: _Context) -> CaseState | None:
     case, params = ctx.case, ctx.params
+    waiting_in = case.scope_code if in_placing_pool(ctx.actor, case) else None
     if params.lon is not None or params.lat is not None:
         if params.lon is None or params.lat is None:
             raise InvalidInputError("经纬度须同时填写", code="incomplete_coordinates")
@@ -473,8 +474,9 @@ def _place(ctx: _Context) -> CaseState | None:
         case.scope_code = params.grid_code
         case.district_code = district_code_of(params.grid_code)
     else:
-        raise InvalidInputError("请给出位置（经纬度）或网格代码", code="location_required")
-    if not ctx.actor.covers_grid(case.scope_code):
+        raise InvalidInputError("请在地图上点选位置，或选择网格", code="location_required")
+    placed_where_waiting = waiting_in is not None and case.scope_code.startswith(waiting_in)
+    if not ctx.actor.covers_grid(case.scope_code) and not placed_where_waiting:
         raise InvalidInputError("只能落图到自己管辖的网格内", code="out_of_scope")
     case.placement = Placement.MANUAL.value
     ctx.data["grid"] = case.scope_code

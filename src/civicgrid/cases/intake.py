@@ -29,10 +29,11 @@ from civicgrid.cases.models import Case, CaseState, Channel, Placement
 from civicgrid.cases.taxonomy import get_case_type, get_category, is_leaf, validate_extra
 from civicgrid.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from civicgrid.geo.coords import CRS, parse_crs
-from civicgrid.grid.codes import district_code_of
+from civicgrid.grid.codes import GridLevel, district_code_of
 from civicgrid.grid.index import GridIndex, LocatedPoint, grid_index, place_point
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission, Role
+from civicgrid.org.service import roots_holding
 from civicgrid.settings import Settings, get_settings
 from civicgrid.worktime.service import MIN_YEAR as CALENDAR_MIN_YEAR
 from civicgrid.worktime.service import load_calendar
@@ -269,27 +270,35 @@ def apply_location(session: Session, actor: Actor, case: Case, found: LocatedPoi
     case.district_code = district_code_of(case.scope_code)
 
 
+# The levels a command centre (指挥中心) works at: a street office's, a district's, a city's.
+COMMAND_LEVELS = frozenset({GridLevel.STREET, GridLevel.DISTRICT, GridLevel.CITY, GridLevel.PROVINCE})
+
+
 def _fallback_scope(session: Session, actor: Actor, nearest_code: str | None) -> str:
-    """Where an unplaced case is looked after: the district nearest to it, else where the actor works, else the top
-    of the grid."""
+    """Where a report that could not be placed waits for a person to place it (待落图), so that someone on duty
+    always sees it: for a point outside every grid, the nearest grid's street if a command centre covers it, else
+    the nearest level up that one covers, else the level up that has command centres below it (they all see its
+    placing pool, ``cases.auth.placing_pool_condition``); for a report without a point, where the person taking it
+    in works, else the top of the grid stepped down to where it branches (the district of a one-district grid)."""
     index = grid_index(session)
-    if nearest_code is not None:
-        district = _district_of(index, nearest_code)
-        if district is not None:
-            return district
+    if nearest_code is not None and nearest_code in index.ids_by_code:
+        return _where_on_duty(index, nearest_code, roots_holding(session, Permission.CASE_DISPATCH))
     if actor.grid_codes and actor.grid_codes != ALL_GRIDS:
         return actor.grid_codes[0]
     roots = sorted((ref.code for ref in index.refs.values() if index.parents[ref.id] is None), key=len)
-    return roots[0] if roots else ""
+    return index.first_branching(roots[0]) if roots else ""
 
 
-def _district_of(index: GridIndex, code: str) -> str | None:
-    node_id = index.ids_by_code.get(code)
-    if node_id is None:
-        return None
-    path = index.path(node_id)
-    districts = [ref.code for ref in path if len(ref.code) == 6]
-    return districts[0] if districts else path[0].code
+def _where_on_duty(index: GridIndex, nearest_code: str, on_duty: tuple[str, ...]) -> str:
+    path = reversed(index.path(index.ids_by_code[nearest_code]))
+    levels_up = [ref.code for ref in path if ref.level in COMMAND_LEVELS]
+    for code in levels_up:  # the street first, then up: the deepest level a command centre covers
+        if any(code.startswith(root) for root in on_duty):
+            return code
+    for code in levels_up:  # the deepest level with command centres below it, who see its placing pool
+        if any(root.startswith(code) for root in on_duty):
+            return code
+    return levels_up[-1] if levels_up else nearest_code
 
 
 def _tracking_code(case: Case) -> str:

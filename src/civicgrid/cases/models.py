@@ -101,6 +101,13 @@ class Placement(StrEnum):
             self.value
         ]
 
+    @property
+    def awaits_placing(self) -> bool:
+        return self in UNPLACED
+
+
+UNPLACED = frozenset({Placement.OUTSIDE, Placement.NO_LOCATION})  # 待落图: kept, waiting for a person to place them
+
 
 class Rating(StrEnum):
     SATISFIED = "satisfied"

@@ -10,12 +10,12 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, literal, or_, select, tuple_
-from sqlalchemy import case as when
 from sqlalchemy.orm import Session, selectinload
 
 from civicgrid.cases.auth import S, readable
 from civicgrid.cases.models import (
     OPEN_STATES,
+    UNPLACED,
     Attachment,
     Case,
     CaseAssignment,
@@ -55,6 +55,7 @@ class CaseFilter:
     unplaced: bool | None = None
     main_department_ids: Sequence[int] = ()  # a department inbox: cases these departments lead
     open_only: bool = False
+    where: Sequence[ColumnElement[bool]] = ()  # conditions of the actor's own (a queue: what she can act on now)
 
 
 def filtered(stmt: S, criteria: CaseFilter) -> S:
@@ -79,11 +80,13 @@ def filtered(stmt: S, criteria: CaseFilter) -> S:
     if criteria.reported_to is not None:
         stmt = stmt.where(Case.reported_at < criteria.reported_to)
     if criteria.unplaced:
-        stmt = stmt.where(Case.grid_node_id.is_(None))
+        stmt = stmt.where(Case.placement.in_([placement.value for placement in UNPLACED]))
     if criteria.main_department_ids:
         stmt = stmt.where(Case.main_department_id.in_(sorted(criteria.main_department_ids)))
     if criteria.open_only:
         stmt = stmt.where(Case.state.in_(OPEN_STATES))
+    for condition in criteria.where:
+        stmt = stmt.where(condition)
     if criteria.text:
         pattern = criteria.text.strip()
         stmt = stmt.where(
@@ -242,43 +245,26 @@ def _decode_cursor(cursor: str, parts: int) -> list[Any]:
 
 # --- the workbench -------------------------------------------------------------------------------------------
 
-QUEUES: dict[str, tuple[str, CaseFilter]] = {
-    "to_register": ("待立案", CaseFilter(states=(CaseState.REPORTED,))),
-    "to_dispatch": ("待派遣", CaseFilter(states=(CaseState.REGISTERED,))),
-    "to_handle": ("待处置", CaseFilter(states=(CaseState.DISPATCHED, CaseState.IN_PROGRESS))),
-    "due_soon": ("临期", CaseFilter(due_soon=True, open_only=True)),
-    "overdue": ("超期", CaseFilter(overdue=True, open_only=True)),
-    "to_verify": ("待核查", CaseFilter(states=(CaseState.HANDLED,))),
-}
-
-
-def queue_counts(session: Session, actor: Actor, scope: CaseFilter | None = None) -> dict[str, int]:
-    """How many of the actor's cases wait in each queue, in one query (a department's inbox passes its filter)."""
-    base = filtered(readable(select(Case.state, Case.due_soon, Case.overdue), actor), scope or CaseFilter())
-    rows = base.where(Case.state.in_(OPEN_STATES)).subquery()
-    open_state = rows.c.state
-    columns = {
-        "to_register": open_state == CaseState.REPORTED.value,
-        "to_dispatch": open_state == CaseState.REGISTERED.value,
-        "to_handle": open_state.in_([CaseState.DISPATCHED.value, CaseState.IN_PROGRESS.value]),
-        "due_soon": rows.c.due_soon.is_(True),
-        "overdue": rows.c.overdue.is_(True),
-        "to_verify": open_state == CaseState.HANDLED.value,
-    }
-    stmt = select(*(func.coalesce(func.sum(when((condition, 1), else_=0)), 0) for condition in columns.values()))
-    values = session.execute(stmt.select_from(rows)).one()
-    return {key: int(value) for key, value in zip(columns, values, strict=True)}
-
 
 def recent_events(session: Session, actor: Actor, limit: int = 12) -> list[tuple[CaseEvent, Case]]:
-    """The latest events on cases the actor may read (the workbench's 最近动态)."""
+    """The latest step on each of the cases the actor may read that moved last (the workbench's 最近动态): one
+    line per case, however many entries its latest moment wrote (a 摸排 hazard is taken in and linked at once)."""
     stmt = readable(
         select(CaseEvent, Case)
         .join(Case, Case.id == CaseEvent.case_id)
         .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()),
         actor,
-    ).limit(limit)
-    return [(event, case_row) for event, case_row in session.execute(stmt).all()]
+    ).limit(limit * RECENT_LOOKAHEAD)
+    latest: dict[int, tuple[CaseEvent, Case]] = {}
+    for event, case_row in session.execute(stmt).all():
+        if case_row.id not in latest:
+            latest[case_row.id] = (event, case_row)
+        if len(latest) == limit:
+            break
+    return list(latest.values())
+
+
+RECENT_LOOKAHEAD = 4  # entries read per line shown: a case's latest moment rarely writes more than a few
 
 
 def nearby_open(

@@ -70,6 +70,9 @@ class Rule:
     permission: Permission
     relation: Relation
     needs_reason: bool = False
+    # Also open to a command centre below the case's scope while the case waits to be placed on the grid (待落图):
+    # a report placed no deeper than its district is in sight of every street's dispatcher in that district.
+    from_placing_pool: bool = False
 
 
 def _rule(
@@ -80,15 +83,18 @@ def _rule(
     relation: Relation = Relation.SCOPE,
     *,
     needs_reason: bool = False,
+    from_placing_pool: bool = False,
 ) -> Rule:
-    return Rule(label, frozenset(sources), target, permission, relation, needs_reason)
+    return Rule(label, frozenset(sources), target, permission, relation, needs_reason, from_placing_pool)
 
 
 P = Permission
 R = Relation
 RULES: dict[Action, Rule] = {
     Action.REGISTER: _rule("立案", {S.REPORTED}, S.REGISTERED, P.CASE_DISPATCH),
-    Action.REJECT: _rule("不予立案", {S.REPORTED}, S.REJECTED, P.CASE_DISPATCH, needs_reason=True),
+    Action.REJECT: _rule(
+        "不予立案", {S.REPORTED}, S.REJECTED, P.CASE_DISPATCH, needs_reason=True, from_placing_pool=True
+    ),
     Action.DISPATCH: _rule("派遣", {S.REGISTERED}, S.DISPATCHED, P.CASE_DISPATCH),
     Action.REROUTE: _rule("改派", WORKING, S.DISPATCHED, P.CASE_DISPATCH, needs_reason=True),
     Action.ACCEPT: _rule("接收", {S.DISPATCHED}, S.IN_PROGRESS, P.CASE_HANDLE, R.MAIN_DEPARTMENT),
@@ -113,11 +119,11 @@ RULES: dict[Action, Rule] = {
         P.CASE_ESCALATE,
         needs_reason=True,
     ),
-    Action.MERGE: _rule("合并重复件", {S.REPORTED, S.REGISTERED}, S.MERGED, P.CASE_DISPATCH),
+    Action.MERGE: _rule("合并重复件", {S.REPORTED, S.REGISTERED}, S.MERGED, P.CASE_DISPATCH, from_placing_pool=True),
     Action.SELF_HANDLE: _rule("自处置结案", {S.REPORTED}, S.CLOSED, P.CASE_SELF_HANDLE, needs_reason=True),
     Action.RATE: _rule("评价", {S.CLOSED}, None, P.CASE_RATE, R.REPORTER_OR_SCOPE),
     Action.REOPEN: _rule("重办", {S.CLOSED}, S.DISPATCHED, P.CASE_DISPATCH, needs_reason=True),
-    Action.PLACE: _rule("人工落图", OPEN, None, P.CASE_DISPATCH),
+    Action.PLACE: _rule("人工落图", OPEN, None, P.CASE_DISPATCH, from_placing_pool=True),
     Action.COMMENT: _rule("备注", frozenset(CaseState), None, P.CASE_READ, R.READER, needs_reason=True),
 }
 

@@ -54,9 +54,10 @@ def build_demo_cases(
     start = dt.datetime.now(BEIJING).replace(hour=9, minute=0, second=0, microsecond=0) - dt.timedelta(days=14)
     for number in range(count):
         code, title, description = REPORTS[number % len(REPORTS)]
-        unit = units[int(rng.integers(len(units)))]
-        point = _random_point(unit, rng)
         channel = CHANNELS[number % len(CHANNELS)]
+        drawn = units[int(rng.integers(len(units)))]
+        unit = units[0] if channel is Channel.GRID_PATROL else drawn  # she patrols her own grid (units[0])
+        point = _random_point(unit, rng)
         reported = start + dt.timedelta(days=int(number * 14 / count), hours=int(rng.integers(0, 8)))
         with timesource.pinned(reported):
             reporter = (
@@ -81,7 +82,32 @@ def build_demo_cases(
                 settings=settings,
             ).case
         _progress(session, settings, people, case.number, categories[code].code, number, reported)
-    return count
+    return count + _unplaced_reports(session, settings, people["hotline"], units, start + dt.timedelta(days=13))
+
+
+def _unplaced_reports(
+    session: Session, settings: Settings, operator: Actor, units: list[GridNode], reported: dt.datetime
+) -> int:
+    """Two reports the locator could not place, waiting in the command centre's 待落图 queue: a resident's with
+    an address only, and a hotline call whose point lies just east of the street's last grid."""
+    east = max((node_geometry(unit) for unit in units), key=lambda polygon: polygon.bounds[2] if polygon else 0)
+    assert east is not None
+    outside = (east.bounds[2] + 0.004, (east.bounds[1] + east.bounds[3]) / 2)
+    requests = [
+        (Actor.public_reporter(), IntakeRequest(
+            channel=Channel.RESIDENT, title="小区门口路灯不亮", description="泰和路小区南门的路灯坏了一个多星期。",
+            address="泰和路小区南门", reporter_name="孙女士", reporter_phone="13900001111",
+        )),
+        (operator, IntakeRequest(
+            channel=Channel.HOTLINE_12345, title="河边有人倾倒建筑垃圾", description="东侧河堤外有车辆倾倒建筑垃圾。",
+            lon=outside[0], lat=outside[1], crs="wgs84", source_id="demo-unplaced-1",
+            reporter_name="周先生", reporter_phone="13900002222",
+        )),
+    ]  # fmt: skip
+    with timesource.pinned(reported):
+        for actor, request in requests:
+            intake(session, actor, request, settings=settings)
+    return len(requests)
 
 
 def _people(session: Session) -> dict[str, Actor]:

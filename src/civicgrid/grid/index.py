@@ -67,6 +67,13 @@ class GridIndex:
             ids.sort(key=lambda node_id: self.refs[node_id].code)
         return found
 
+    def first_branching(self, code: str) -> str:
+        """``code``, or its first descendant with more than one child (or none) down a chain of only children."""
+        node_id = self.ids_by_code[code]
+        while len(self.children.get(node_id, [])) == 1:
+            node_id = self.children[node_id][0]
+        return self.refs[node_id].code
+
     def path(self, node_id: int) -> tuple[NodeRef, ...]:
         chain: list[NodeRef] = []
         current: int | None = node_id

@@ -547,10 +547,7 @@ def actor_roots(session: Session, actor: Actor) -> list[str]:
 
 def first_branching(index: GridIndex, code: str) -> str:
     """``code``, or its first descendant with more than one child (or none) down a chain of only children."""
-    node_id = index.ids_by_code[code]
-    while len(index.children.get(node_id, [])) == 1:
-        node_id = index.children[node_id][0]
-    return index.refs[node_id].code
+    return index.first_branching(code)
 
 
 def _child_code_length(session: Session, actor: Actor, grid_code: str | None) -> int:

@@ -15,10 +15,10 @@ from civicgrid import audit
 from civicgrid.db import utcnow
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
-from civicgrid.org.actor import ALL_GRIDS, Actor
+from civicgrid.org.actor import ALL_GRIDS, Actor, minimal_roots
 from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole, WebSession
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
-from civicgrid.org.roles import DEPARTMENT_CASE_ROLES, Permission, Role
+from civicgrid.org.roles import DEPARTMENT_CASE_ROLES, ROLE_PERMISSIONS, Permission, Role
 from civicgrid.text import clean_label
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@-]{2,63}$")
@@ -364,6 +364,20 @@ def enable_user(session: Session, actor: Actor, username: str) -> User:
     session.flush()
     audit.record(session, actor, "org.user.enable", "user", user.username)
     return user
+
+
+def roots_holding(session: Session, permission: Permission) -> tuple[str, ...]:
+    """The grid roots of the active users whose roles grant ``permission`` (those with every grid left out: an
+    administrator is not a command centre on duty). Where a report nobody could place should wait (cases.intake)."""
+    roles = sorted(role.value for role, granted in ROLE_PERMISSIONS.items() if permission in granted)
+    holders = select(UserRole.user_id).where(UserRole.role.in_(roles))
+    user_ids = list(
+        session.execute(
+            select(User.id).where(User.is_active.is_(True), User.all_grids.is_(False), User.id.in_(holders))
+        ).scalars()
+    )
+    codes = _grid_codes_by_user(session, user_ids) if user_ids else {}
+    return minimal_roots(code for user_codes in codes.values() for code in user_codes)
 
 
 def list_users(session: Session, actor: Actor) -> list[User]:

@@ -34,12 +34,12 @@ class ActionForm:
 
 FORMS: dict[Action, ActionForm] = {
     Action.REGISTER: ActionForm((CATEGORY, NOTE), hint="确认类别后立案，进入待派遣"),
-    Action.REJECT: ActionForm((NOTE,), "不予立案理由", danger=True),
+    Action.REJECT: ActionForm((NOTE,), "不予立案理由（将告知反映人）", danger=True),
     Action.DISPATCH: ActionForm((DEPARTMENTS, NOTE), hint="默认按派遣规则建议的部门"),
     Action.REROUTE: ActionForm((DEPARTMENTS, NOTE), "改派理由"),
     Action.ACCEPT: ActionForm((NOTE,), hint="接收后开始处置计时"),
     Action.RETURN: ActionForm((NOTE,), "退回理由（如：不属于本部门职责）", danger=True),
-    Action.SUBMIT: ActionForm((NOTE, PHOTOS), "处置结果"),
+    Action.SUBMIT: ActionForm((NOTE, PHOTOS), "处置结果（连同照片向反映人公开）"),
     Action.VERIFY_PASS: ActionForm((NOTE, PHOTOS), "核查情况", hint="现场核查通过即结案"),
     Action.VERIFY_FAIL: ActionForm((NOTE, PHOTOS), "不通过的原因", danger=True),
     Action.REQUEST_EXTENSION: ActionForm((EXTENSION, NOTE), "延期理由"),
@@ -52,10 +52,10 @@ FORMS: dict[Action, ActionForm] = {
     Action.SUPERVISE: ActionForm((NOTE,), "督办意见"),
     Action.ESCALATE: ActionForm((CATEGORY, NOTE), "吹哨事由", hint="上报上一级网格协调处理"),
     Action.MERGE: ActionForm((MASTER, NOTE), hint="本案作为重复件并入主案件"),
-    Action.SELF_HANDLE: ActionForm((NOTE, PHOTOS), "处置情况", hint="须上传处置后的现场照片"),
+    Action.SELF_HANDLE: ActionForm((NOTE, PHOTOS), "处置情况（连同照片向反映人公开）", hint="须上传处置后的现场照片"),
     Action.RATE: ActionForm((RATING, NOTE), "评价意见"),
     Action.REOPEN: ActionForm((NOTE,), "重办理由", danger=True),
-    Action.PLACE: ActionForm((LOCATION, NOTE), hint="在地图上点选位置，或填写网格代码"),
+    Action.PLACE: ActionForm((LOCATION, NOTE), hint="在地图上点选问题所在位置，或从列表中选择网格"),
     Action.COMMENT: ActionForm((NOTE,), "备注内容"),
 }
 

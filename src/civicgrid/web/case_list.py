@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from civicgrid.cases import queries
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import Case, CaseState, Channel, Rating
+from civicgrid.cases.queues import QUEUES, queue_filter, queues_for
 from civicgrid.errors import InvalidInputError, PermissionDeniedError
 from civicgrid.excel import workbook_bytes, xlsx_response
 from civicgrid.grid.index import GridIndex, grid_index
@@ -68,10 +69,10 @@ PAGE_SIZES = (20, 50, 100)
 
 
 def criteria_of(session: Session, actor: Actor, query: ListQuery) -> queries.CaseFilter:
-    base = queries.QUEUES[query.queue][1] if query.queue in queries.QUEUES else queries.CaseFilter()
+    base = queue_filter(actor, query.queue) if query.queue in QUEUES else queries.CaseFilter()
     try:
         states = [CaseState(s) for s in query.states] or list(base.states)
-        channels = [Channel(c) for c in query.channels]
+        channels = [Channel(c) for c in query.channels] or list(base.channels)
     except ValueError as error:
         raise InvalidInputError("筛选条件无效", code="invalid_filter") from error
     return queries.CaseFilter(
@@ -83,6 +84,8 @@ def criteria_of(session: Session, actor: Actor, query: ListQuery) -> queries.Cas
         due_soon=base.due_soon,
         overdue=base.overdue,
         open_only=base.open_only,
+        unplaced=base.unplaced,
+        where=base.where,
         text=query.q or None,
         reported_from=local_day(query.date_from),
         reported_to=local_day(query.date_to, end=True),
@@ -179,7 +182,7 @@ def _render_list(
         "next_link": f"{base_path}?{query.link(after=result.next_cursor)}" if result.next_cursor else None,
         "first_link": f"{base_path}?{query.link(after='')}" if query.after else None,
         "export_link": f"/cases/export.xlsx?{query.link(after='')}",
-        "queues": [(key, label) for key, (label, _) in queries.QUEUES.items()],
+        "queues": [(key, QUEUES[key].label) for key in queues_for(actor)],
         "states": list(CaseState),
         "channels": list(Channel),
         "channel_labels": {channel.value: channel.label for channel in Channel},

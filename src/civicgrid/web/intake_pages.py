@@ -12,7 +12,8 @@ from starlette.datastructures import FormData
 
 from civicgrid.cases import queries
 from civicgrid.cases.intake import ROLE_CHANNELS, IntakeRequest, intake
-from civicgrid.cases.models import CaseState, Channel
+from civicgrid.cases.models import Channel
+from civicgrid.cases.queues import QUEUES, own_reports, queue_filter, queues_for
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
 from civicgrid.http.routing import session_router
@@ -137,16 +138,20 @@ def _point(lon: str, lat: str) -> tuple[float, float] | None:
 
 @router.get("/m", response_class=HTMLResponse)
 def my_tasks(request: Request, session: ReadSession, actor: SignedIn) -> Response:
-    """What waits for a grid worker: cases in her grids to verify on site, her reports not yet registered, and
-    the overdue ones in her grids."""
+    """What waits for a grid worker — her queues, each listing exactly what she can do now (verify on site,
+    close on the spot, act on the overdue ones) — and, apart from them, her own reports still open."""
     actor.require(Permission.CASE_READ, "查看任务")
-    to_verify = queries.page_cases(session, actor, queries.CaseFilter(states=[CaseState.HANDLED]), limit=30)
-    reported = queries.page_cases(session, actor, queries.CaseFilter(states=[CaseState.REPORTED]), limit=30)
-    overdue = queries.page_cases(session, actor, queries.CaseFilter(overdue=True, open_only=True), limit=30)
+    labels = {"to_register": "待立案（可自处置）"}
+    tasks = [
+        (labels.get(key, QUEUES[key].label), queries.page_cases(session, actor, queue_filter(actor, key), limit=30))
+        for key in queues_for(actor)
+        if key != "due_soon"
+    ]
+    own = queries.CaseFilter(open_only=True, where=own_reports(actor))
     return page(
         request,
         "mobile/tasks.html",
-        {"sections": [("待核查", to_verify), ("待立案（可自处置）", reported), ("超期", overdue)]},
+        {"sections": tasks, "own": queries.page_cases(session, actor, own, limit=30)},
     )
 
 

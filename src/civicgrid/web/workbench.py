@@ -7,6 +7,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from civicgrid.cases import queries
 from civicgrid.cases.models import CaseState
+from civicgrid.cases.queues import QUEUES, queue_counts, queues_for
+from civicgrid.cases.views import event_label
 from civicgrid.http.deps import CSRF_CHECKED, CurrentActor, ReadSession
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
@@ -15,29 +17,12 @@ from civicgrid.web.render import page
 
 router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
-# Which queues each role works from, in the order its workbench shows them.
-ROLE_QUEUES: dict[Role, tuple[str, ...]] = {
-    Role.DISPATCHER: ("to_register", "to_dispatch", "to_verify", "due_soon", "overdue", "to_handle"),
-    Role.DEPT_STAFF: ("to_handle", "due_soon", "overdue"),
-    Role.GRID_WORKER: ("to_verify", "to_register", "due_soon", "overdue"),
-    Role.HOTLINE_OPERATOR: ("to_register", "to_handle", "overdue"),
-    Role.LEADER: ("overdue", "due_soon", "to_handle", "to_register", "to_dispatch", "to_verify"),
-    Role.ADMIN: ("to_register", "to_dispatch", "to_handle", "to_verify", "due_soon", "overdue"),
-}
-
 
 def department_scope(actor: Actor) -> queries.CaseFilter | None:
     """Department staff work the cases their departments lead; everyone else their readable cases."""
     if Role.DEPT_STAFF in actor.roles and not actor.roles & {Role.DISPATCHER, Role.ADMIN, Role.LEADER}:
         return queries.CaseFilter(main_department_ids=sorted(actor.department_ids))
     return None
-
-
-def queues_for(actor: Actor) -> tuple[str, ...]:
-    for role in ROLE_QUEUES:
-        if role in actor.roles:
-            return ROLE_QUEUES[role]
-    return ()
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -48,8 +33,9 @@ def home(request: Request, session: ReadSession, actor: CurrentActor) -> Respons
         mine, _ = queries.list_cases(session, actor, limit=20)
         return page(request, "home_resident.html", {"cases": mine})
     scope = department_scope(actor)
-    counts = queries.queue_counts(session, actor, scope)
-    queues = [(key, queries.QUEUES[key][0], counts[key]) for key in queues_for(actor)]
+    keys = queues_for(actor)
+    counts = queue_counts(session, actor, keys, scope)
+    queues = [(key, QUEUES[key].label, counts[key]) for key in keys]
     return page(
         request,
         "workbench.html",
@@ -58,5 +44,6 @@ def home(request: Request, session: ReadSession, actor: CurrentActor) -> Respons
             "recent": queries.recent_events(session, actor),
             "inbox": scope is not None,
             "states": {state.value: state.label for state in CaseState},
+            "event_label": event_label,
         },
     )
