@@ -158,8 +158,8 @@ def test_report_with_a_photo_track_close_and_rate_unsatisfied(
     close_as_demo_staff(writer, number)
     closed = track(resident, number, code)
     assert "已结案" in closed.text and 'id="rate-form"' in closed.text
-    assert "区城市管理局" in closed.text  # the department is shown; the staff and their note are not
-    assert "王师傅" not in closed.text and "13900000000" not in closed.text
+    assert "区城市管理局" in closed.text  # the department is shown, and its result with phones masked
+    assert 'id="outcome-text"' in closed.text and "139****0000" in closed.text and "13900000000" not in closed.text
 
     rated = resident.post(
         "/public/track/rate", {"number": number, "code": code, "rating": "unsatisfied", "comment": "气味还在"}

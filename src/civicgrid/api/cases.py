@@ -17,7 +17,7 @@ from civicgrid.cases.intake import IntakeRequest, intake
 from civicgrid.cases.models import CaseState, Channel, Rating
 from civicgrid.cases.routing import suggest
 from civicgrid.cases.taxonomy import effective_limits, list_categories
-from civicgrid.cases.views import CaseView, EventView, case_view, case_views, event_view
+from civicgrid.cases.views import CaseView, EventView, case_view, case_views, events_for
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import InvalidInputError
 from civicgrid.http.deps import CurrentActor, ReadSession, WriteSession
@@ -171,7 +171,7 @@ def get_case(number: str, session: ReadSession, actor: CurrentActor) -> CaseView
 
 @router.get("/cases/{number}/events", summary="案件全过程记录")
 def case_events(number: str, session: ReadSession, actor: CurrentActor) -> list[EventView]:
-    return [event_view(event) for event in queries.history(session, actor, number)]
+    return events_for(actor, queries.history(session, actor, number))
 
 
 @router.get("/cases/{number}/route", summary="派遣建议")

@@ -29,7 +29,17 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.cases.actions import ActionInput, perform
 from civicgrid.cases.intake import IntakeRequest, IntakeResult, intake, require_channel, tracking_hash
-from civicgrid.cases.models import OPEN_STATES, Case, CaseEvent, CaseState, CaseType, Category, Channel, Rating
+from civicgrid.cases.models import (
+    OPEN_STATES,
+    Attachment,
+    Case,
+    CaseEvent,
+    CaseState,
+    CaseType,
+    Category,
+    Channel,
+    Rating,
+)
 from civicgrid.cases.queries import get_case, history
 from civicgrid.cases.taxonomy import list_categories
 from civicgrid.cases.workflow import Action
@@ -39,6 +49,7 @@ from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.index import grid_index
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department, LoginAttempt
+from civicgrid.registry.protect import Protector
 from civicgrid.settings import Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -195,6 +206,29 @@ class PublicProgress:
     rating_label: str | None
     can_rate: bool
     steps: list[PublicStep]
+    outcome: PublicOutcome | None = None
+
+
+@dataclass(frozen=True)
+class PublicOutcome:
+    """What was decided or done, in the words of whoever decided or did it: the department's 处置结果 (or the grid
+    worker's on-the-spot handling) with its photos, or the reason a report was not taken up. The person who wrote
+    it is not named."""
+
+    label: str  # 处置结果 / 不予立案理由
+    text: str
+    at: dt.datetime
+    photo_ids: tuple[int, ...] = ()
+
+
+# The entries whose note and photos are addressed to the reporter; every other note stays internal.
+OUTCOME_LABELS = {
+    Action.SUBMIT.value: "处置结果",
+    Action.SELF_HANDLE.value: "处置结果",
+    Action.REJECT.value: "不予立案理由",
+}
+# Attachments a reporter may see: her own photos and those of the result.
+PUBLIC_ATTACHMENT_ACTIONS = frozenset({"intake", Action.SUBMIT.value, Action.SELF_HANDLE.value})
 
 
 # The timeline a reporter sees: each action's public wording. Anything not listed (internal notes, requests that
@@ -227,11 +261,15 @@ _SHOWS_DEPARTMENT = frozenset(
 
 
 def progress(session: Session, holder: Actor) -> PublicProgress:
-    """The case as its tracking-code holder sees it: state, category, community, times and the public timeline.
-    No reporter contact, no staff, no notes."""
-    number = _tracked(holder)
-    case = get_case(session, holder, number)
-    events = history(session, holder, number)
+    """The case as its tracking-code holder sees it (``progress_of``)."""
+    return progress_of(session, holder, _tracked(holder))
+
+
+def progress_of(session: Session, reader: Actor, number: str) -> PublicProgress:
+    """The case as its reporter sees it — the tracking-code holder, or a resident signed in: state, category,
+    community, times, the public timeline and the outcome addressed to her. No staff, no internal notes."""
+    case = get_case(session, reader, number)
+    events = history(session, reader, number)
     closed = case.case_state is CaseState.CLOSED
     return PublicProgress(
         number=case.number,
@@ -246,7 +284,67 @@ def progress(session: Session, holder: Actor) -> PublicProgress:
         rating_label=Rating(case.rating).label if case.rating else None,
         can_rate=closed and case.rating is None,
         steps=public_steps(session, events),
+        outcome=_outcome(session, events),
     )
+
+
+def _outcome(session: Session, events: Sequence[CaseEvent]) -> PublicOutcome | None:
+    """The latest outcome addressed to the reporter; a result sent back for rework is no longer the outcome."""
+    latest: CaseEvent | None = None
+    for event in events:
+        if event.action in OUTCOME_LABELS:
+            latest = event
+        elif event.action in (Action.VERIFY_FAIL.value, Action.REOPEN.value, Action.RETURN.value):
+            latest = None
+    if latest is None or not (latest.note or "").strip():
+        return None
+    photos = session.execute(
+        select(Attachment.id)
+        .where(Attachment.event_id == latest.id, Attachment.media_type.startswith("image/"))
+        .order_by(Attachment.id)
+    ).scalars()
+    text = mask_contacts(latest.note.strip())
+    return PublicOutcome(OUTCOME_LABELS[latest.action], text, latest.at, tuple(photos))
+
+
+_MOBILE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def mask_contacts(text: str) -> str:
+    """A result written by staff, as the public sees it: mobile numbers (139****0000) and ID numbers
+    (370202********123X) that a note may carry are masked."""
+    masked = _ID_IN_TEXT.sub(lambda m: m.group(1) + "*" * 8 + m.group(3), text)
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", masked)
+
+
+def public_attachment(session: Session, reader: Actor, number: str, attachment_id: int) -> Attachment:
+    """An attachment of the case a reporter may see (``PUBLIC_ATTACHMENT_ACTIONS``); anything else is not found."""
+    case = get_case(session, reader, number)
+    found = session.execute(
+        select(Attachment)
+        .join(CaseEvent, CaseEvent.id == Attachment.event_id)
+        .where(
+            Attachment.id == attachment_id,
+            Attachment.case_id == case.id,
+            CaseEvent.action.in_(sorted(PUBLIC_ATTACHMENT_ACTIONS)),
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFoundError("附件不存在", code="attachment_not_found")
+    return found
+
+
+def photo_link_signature(protector: Protector, number: str, attachment_id: int, expires: int) -> str:
+    """The signature of a time-limited link to one of a case's public photos, for a visitor who showed its tracking
+    code (which never travels in a URL): it opens that photo until ``expires`` (a Unix time) and nothing else."""
+    return protector.sign(f"{number}:{attachment_id}:{expires}", purpose="public photo link")
+
+
+def verify_photo_link(protector: Protector, number: str, attachment_id: int, expires: int, signature: str) -> None:
+    expected = photo_link_signature(protector, number, attachment_id, expires)
+    if not hmac.compare_digest(expected, signature) or expires < timesource.now().timestamp():
+        raise NotFoundError("链接已失效，请重新查询进度", code="photo_link_expired")
 
 
 def _tracked(holder: Actor) -> str:

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.cases.auth import mask_name, mask_phone
+from civicgrid.cases.auth import mask_name, mask_phone, reads_as_reporter
 from civicgrid.cases.models import Case, CaseEvent, CaseState, Channel, Placement, Rating
+from civicgrid.cases.public import OUTCOME_LABELS, PUBLIC_STEP_LABELS
 from civicgrid.cases.workflow import Action
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.org.actor import Actor
@@ -86,7 +87,7 @@ class CaseView(BaseModel):
 class EventView(BaseModel):
     seq: int
     at: dt.datetime
-    actor: str
+    actor: str | None  # None for a reporter reading her own case: staff are not named to her
     action: str
     from_state: str | None
     to_state: str
@@ -202,6 +203,31 @@ def _departments(case: Case, departments: dict[int, tuple[str, str]]) -> list[De
         code, name = departments[assignment.department_id]
         result.append(DepartmentRef(code=code, name=name, role=assignment.role))
     return result
+
+
+PUBLIC_ACTIONS = frozenset(PUBLIC_STEP_LABELS)
+REPORTER_NOTES = frozenset(OUTCOME_LABELS)
+
+
+def events_for(actor: Actor, events: Sequence[CaseEvent]) -> list[EventView]:
+    """The history as this reader may see it: in full for staff; for a reporter, the public steps without the
+    staff who took them, with only the notes addressed to her (the result, a refusal's reason)."""
+    if not reads_as_reporter(actor):
+        return [event_view(event) for event in events]
+    return [
+        EventView(
+            seq=event.seq,
+            at=event.at,
+            actor=None,
+            action=event.action,
+            from_state=event.from_state,
+            to_state=event.to_state,
+            note=event.note if event.action in REPORTER_NOTES else "",
+            data={},
+        )
+        for event in events
+        if event.action in PUBLIC_ACTIONS
+    ]
 
 
 def event_view(event: CaseEvent) -> EventView:

@@ -45,6 +45,7 @@ class Protector:
             raise RegistryKeyError("登记信息密钥应为32字节", code="registry_key")
         self._cipher = AESGCM(_derive(master_key, b"civicgrid registry seal v1"))
         self._index_key = _derive(master_key, b"civicgrid registry blind index v1")
+        self._master_key = master_key
 
     def seal(self, value: str, column: str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
@@ -65,6 +66,11 @@ class Protector:
         """The same value in the same column always gives the same 64 hex characters; nothing can be read back."""
         message = column.encode() + b"\x00" + value.encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    def sign(self, message: str, *, purpose: str) -> str:
+        """An HMAC of ``message`` under a key of its own for ``purpose`` (a link that must not be forged)."""
+        key = _derive(self._master_key, f"civicgrid signature v1: {purpose}".encode())
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:

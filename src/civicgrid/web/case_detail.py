@@ -11,15 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid import audit
-from civicgrid.cases import queries
+from civicgrid.cases import public, queries
 from civicgrid.cases.actions import perform
 from civicgrid.cases.attachments import stored_path
-from civicgrid.cases.auth import available_actions, mask_name, mask_phone
+from civicgrid.cases.auth import available_actions, in_placing_pool, mask_name, mask_phone, reads_as_reporter
 from civicgrid.cases.models import Attachment, Case, Rating
 from civicgrid.cases.routing import suggest
 from civicgrid.cases.views import case_view, event_label
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.grid.codes import GridLevel
+from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
@@ -56,6 +58,9 @@ def _render(
     values: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
+    if reads_as_reporter(actor):
+        return _reporter_page(request, session, actor, case, done=done, errors=errors, values=values,
+                              status_code=status_code)  # fmt: skip
     view = case_view(session, actor, case)
     events = queries.history(session, actor, case.number)
     files = queries.attachments_of(session, actor, case.number)
@@ -76,6 +81,7 @@ def _render(
         "categories": [o for o in category_options(session) if o.leaf] if CATEGORY in needs else [],
         "departments": department_options(session, actor) if DEPARTMENTS in needs else [],
         "route": _suggestion(session, case) if DEPARTMENTS in needs else None,
+        "place_groups": placing_choices(grid_index(session), actor, case) if Action.PLACE in offered else [],
         "ratings": list(Rating),
         "done": Action(done).label if done in Action.__members__.values() else "",
         "taken": taken,
@@ -88,6 +94,52 @@ def _render(
         "subject_error": request.query_params.get("subject_error", "")[:200],
     }
     return page(request, "cases/detail.html", context, status_code=status_code)
+
+
+def _reporter_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    case: Case,
+    *,
+    done: str,
+    errors: dict[str, str] | None,
+    values: dict[str, Any] | None,
+    status_code: int,
+) -> Response:
+    """A resident's own case: the public progress view (``cases.public.progress_of``), rated on the page."""
+    progress = public.progress_of(session, actor, case.number)
+    photos = progress.outcome.photo_ids if progress.outcome else ()
+    context = {
+        "progress": progress,
+        "photo_links": [f"/cases/{case.number}/attachments/{photo}" for photo in photos],
+        "rate_action": f"/cases/{case.number}/actions/{Action.RATE.value}",
+        "rate_fields": {"expected_version": str(case.version)},
+        "comment_field": "note",
+        "message": "感谢您的评价" if done == Action.RATE.value else None,
+        "message_kind": "ok",
+        "errors": errors or {},
+        "comment": (values or {}).get("note", ""),
+        "ratings": list(Rating),
+        "back_links": [("/", "我反映的问题"), ("/public/report", "反映新问题")],
+    }
+    return page(request, "public/progress.html", context, status_code=status_code)
+
+
+def placing_choices(index: GridIndex, actor: Actor, case: Case) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The unit grids a case can be placed in by choosing one, grouped by community (its street named when the
+    choice spans several): under where an unplaced report waits if it waits in the actor's placing pool, else
+    under the actor's own grids."""
+    pooled = in_placing_pool(actor, case)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for ref in sorted(index.refs.values(), key=lambda r: r.code):
+        inside = ref.code.startswith(case.scope_code) if pooled else actor.covers_grid(ref.code)
+        if ref.level is not GridLevel.UNIT or not inside:
+            continue
+        path = index.path(ref.id)
+        above = [node.name for node in path if node.level in (GridLevel.STREET, GridLevel.COMMUNITY)]
+        groups.setdefault(" · ".join(above) or "网格", []).append((ref.code, ref.name))
+    return list(groups.items())
 
 
 def _suggestion(session: Session, case: Case) -> Any:
@@ -143,13 +195,22 @@ def reveal_contact(request: Request, number: str, session: WriteSession, actor: 
 def attachment_file(
     request: Request, number: str, attachment_id: int, session: ReadSession, actor: SignedIn
 ) -> Response:
-    case = queries.get_case(session, actor, number)
-    attachment = session.execute(
-        select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
-    ).scalar_one_or_none()
+    attachment: Attachment | None
+    if reads_as_reporter(actor):
+        attachment = public.public_attachment(session, actor, number, attachment_id)
+    else:
+        case = queries.get_case(session, actor, number)
+        attachment = session.execute(
+            select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+        ).scalar_one_or_none()
     if attachment is None:
         raise NotFoundError("附件不存在", code="attachment_not_found")
-    path = stored_path(request.app.state.settings, attachment)
+    return attachment_response(request.app.state.settings, attachment)
+
+
+def attachment_response(settings: Any, attachment: Attachment) -> Response:
+    """The stored file, inline, never cached by a shared cache and never run as a page."""
+    path = stored_path(settings, attachment)
     if not path.exists():
         raise NotFoundError("附件文件已丢失，请联系管理员", code="attachment_missing")
     return FileResponse(

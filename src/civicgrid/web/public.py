@@ -16,6 +16,7 @@ from fastapi import File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from civicgrid import timesource
 from civicgrid.cases import public
 from civicgrid.cases.attachments import Upload, sniff
 from civicgrid.cases.intake import MAX_DESCRIPTION, MAX_TITLE, IntakeRequest
@@ -24,11 +25,12 @@ from civicgrid.cases.public import require_public_map
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel
-from civicgrid.http.deps import CSRF_CHECKED, CurrentActor, ReadSession, WriteSession
+from civicgrid.http.deps import CSRF_CHECKED, CurrentActor, ReadSession, WriteSession, protector_of
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 from civicgrid.web.app_context import map_config
+from civicgrid.web.case_detail import attachment_response
 from civicgrid.web.render import page
 
 router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
@@ -319,9 +321,14 @@ def _progress_page(
     comment: str = "",
     status_code: int = 200,
 ) -> Response:
+    progress = public.progress(session, holder)
     context = {
-        "progress": public.progress(session, holder),
-        "code": code.strip().upper(),
+        "progress": progress,
+        "photo_links": _photo_links(request, progress),
+        "rate_action": "/public/track/rate",
+        "rate_fields": {"number": progress.number, "code": code.strip().upper()},
+        "comment_field": "comment",
+        "back_links": [("/public/track", "查询其他问题"), ("/public/report", "反映新问题")],
         "message": message,
         "message_kind": message_kind,
         "errors": errors or {},
@@ -329,6 +336,32 @@ def _progress_page(
         "ratings": list(Rating),
     }
     return page(request, "public/progress.html", context, status_code=status_code)
+
+
+PHOTO_LINK_SECONDS = 3600
+
+
+def _photo_links(request: Request, progress: public.PublicProgress) -> list[str]:
+    """Links to the outcome's photos that open for an hour without the tracking code (never in a URL)."""
+    if progress.outcome is None:
+        return []
+    protector = protector_of(request)
+    expires = int(timesource.now().timestamp()) + PHOTO_LINK_SECONDS
+    return [
+        f"/public/photos/{progress.number}/{photo}?e={expires}"
+        f"&s={public.photo_link_signature(protector, progress.number, photo, expires)}"
+        for photo in progress.outcome.photo_ids
+    ]
+
+
+@router.get("/public/photos/{number}/{attachment_id}")
+def public_photo(
+    request: Request, number: str, attachment_id: int, session: ReadSession, e: int = 0, s: str = ""
+) -> Response:
+    """A photo of a case's outcome, through a link the progress page signed (see ``_photo_links``)."""
+    public.verify_photo_link(protector_of(request), number, attachment_id, e, s)
+    attachment = public.public_attachment(session, Actor.tracking_holder(number), number, attachment_id)
+    return attachment_response(request.app.state.settings, attachment)
 
 
 @router.post("/public/track/rate", response_class=HTMLResponse)

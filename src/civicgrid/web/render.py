@@ -85,6 +85,8 @@ def navigation(actor: Actor) -> list[NavItem]:
         items.append(NavItem("/map", "地图", "map"))
     if Role.RESIDENT in actor.roles:
         items.append(NavItem("/public/report", "我要反映", "public_report"))
+        items.append(NavItem("/public/track", "进度查询", "public_track"))
+        items.append(NavItem("/public/map", "公开地图", "public_map"))
     if actor.has(Permission.REGISTRY_READ):
         items += [NavItem("/registry", "登记信息", "registry"), NavItem("/campaigns", "摸排走访", "campaigns")]
     items += [NavItem("/dashboard", "数据看板", "dashboard")] if actor.has(Permission.KPI_READ) else []
