@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
+from civicgrid.cases.points import map_viewer
 from civicgrid.geo.coords import parse_crs, wgs84_to_gcj02
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel, parse_level
@@ -76,12 +77,14 @@ class NodeDetail(NodeOut):
     bbox: tuple[float, float, float, float] | None
 
 
-def grid_viewer(actor: CurrentActor, settings: Annotated[Settings, Depends(settings_of)]) -> Actor:
-    """Who reads the grid: the actor — or, for one without a grid scope of her own (a signed-in resident) while the
-    grid map is public, a visitor, so that she sees at least what a visitor sees. Only the grid's endpoints."""
-    if not actor.grid_codes and settings.public_grid_map:
-        return Actor.anonymous(public_grid_map=True)
-    return actor
+def grid_viewer(request: Request, actor: CurrentActor, settings: Annotated[Settings, Depends(settings_of)]) -> Actor:
+    """Who reads the grid (``cases.points.map_viewer``): the actor, a department's staff over the streets of its
+    cases, a signed-in resident as a visitor while the map is public. Only the grid's endpoints. Looked up in a
+    short session of its own, like the actor (``http.deps``)."""
+    if actor.grid_codes:
+        return actor
+    with request.app.state.read_sessions() as session:
+        return map_viewer(session, actor, public_grid_map=settings.public_grid_map)
 
 
 GridViewer = Annotated[Actor, Depends(grid_viewer)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -10,10 +11,10 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session, aliased
 
 from civicgrid.cases.auth import readable
-from civicgrid.cases.models import Case, CaseState, Category
+from civicgrid.cases.models import Case, CaseAssignment, CaseState, Category
 from civicgrid.cases.queries import CaseFilter, filtered
 from civicgrid.geo.coords import CRS, convert
-from civicgrid.org.actor import Actor
+from civicgrid.org.actor import Actor, minimal_roots
 
 POINT_CAP = 20_000  # a browser still clusters this many markers smoothly; beyond it the answer says "truncated"
 COORDINATE_DECIMALS = 6  # about 0.1 m
@@ -90,3 +91,31 @@ def _features(rows: list[Row[*tuple[Any, ...]]], crs: CRS) -> list[dict[str, Any
         }
         for row, lon, lat in zip(rows, lons.tolist(), lats.tolist(), strict=True)
     ]
+
+
+STREET_CODE_LENGTH = 9  # 街道/乡镇 in the NBS 统计用区划代码 (2 + 2 + 2 + 3)
+
+
+def map_viewer(session: Session, actor: Actor, *, public_grid_map: bool) -> Actor:
+    """Who the grid map is drawn for. A department works across grids it does not own: without a grid scope of
+    its own, its staff see the streets its cases lie in. Anyone else without a grid scope (a signed-in resident)
+    sees what a visitor sees while the grid map is public."""
+    if actor.grid_codes:
+        return actor
+    streets = _streets_of_department_cases(session, actor)
+    if streets:
+        return replace(actor, grid_codes=streets)
+    return Actor.anonymous(public_grid_map=True) if public_grid_map else actor
+
+
+def _streets_of_department_cases(session: Session, actor: Actor) -> tuple[str, ...]:
+    if not actor.department_ids:
+        return ()
+    street = func.substr(Case.scope_code, 1, STREET_CODE_LENGTH)
+    codes = session.execute(
+        select(street)
+        .distinct()
+        .join(CaseAssignment, CaseAssignment.case_id == Case.id)
+        .where(CaseAssignment.department_id.in_(sorted(actor.department_ids)))
+    ).scalars()
+    return minimal_roots(code for code in codes if code)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
+from civicgrid.cases.points import map_viewer
 from civicgrid.grid import service
 from civicgrid.grid.codes import GridLevel
 from civicgrid.http.deps import CurrentActor, ReadSession
 from civicgrid.http.routing import session_router
+from civicgrid.org.roles import Permission
 from civicgrid.web.app_context import DEADLINE_CHOICES, STATE_CHOICES, CaseMapFilters, map_config, shows_cases
 from civicgrid.web.render import page
 
@@ -24,12 +26,14 @@ def grid_map(
     deadline: str | None = None,
 ) -> HTMLResponse:
     """The grid by level for everyone allowed to see it; with the actor's cases on it for those who may read them."""
-    counts = service.level_counts(session, actor)
+    settings = request.app.state.settings
+    counts = service.level_counts(session, map_viewer(session, actor, public_grid_map=settings.public_grid_map))
     levels = [(level, counts[level]) for level in GridLevel if level in counts]
     cases = shows_cases(actor)
     context = {
         "levels": levels,
-        "map_config": map_config(request.app.state.settings, levels, cases=cases),
+        "map_config": map_config(settings, levels, cases=cases),
+        "may_import_grid": actor.has(Permission.GRID_MANAGE),
         "show_cases": cases,
         "filters": CaseMapFilters.parse(state, deadline),
         "state_choices": STATE_CHOICES,
