@@ -107,3 +107,23 @@ def test_launching_is_refused_for_a_bad_form_or_without_the_permission(api: Test
     assert launch(api, who="leader").status_code == 403
     no_zone = (dt.datetime.now() + dt.timedelta(days=7)).isoformat()
     assert launch(api, deadline=no_zone).status_code == 422  # a deadline without its zone is refused
+
+
+def test_a_submission_id_belongs_to_its_sender_a_replay_by_anyone_else_reveals_nothing(
+    api: TestClient, demo_engine: Engine
+) -> None:
+    HEADERS.update(bearer_headers(demo_engine, "wgy002"))
+    created = launch(api)
+    assert created.status_code == 201, created.text
+    base = f"/api/v1/campaigns/{created.json()['id']}"
+    target = api.get(f"{base}/targets", headers=HEADERS["gridworker"]).json()["items"][0]["id"]
+    visit = {"client_submission_id": f"offline-{uuid.uuid4().hex}", "answers": {"health": "较差", "needs_help": "否"}}
+    sent = api.post(f"{base}/targets/{target}/submissions", json=visit, headers=HEADERS["gridworker"])
+    assert sent.status_code == 201, sent.text
+    for who in ("wgy002", "admin"):  # another grid worker, even an administrator: not their key
+        replay = api.post(f"{base}/targets/{target}/submissions", json=visit, headers=HEADERS[who])
+        assert replay.status_code == 409, (who, replay.text)
+        assert replay.json()["error"]["code"] == "client_id_taken"
+        assert "较差" not in replay.text and "刘芳" not in replay.text and str(target) not in replay.text
+    again = api.post(f"{base}/targets/{target}/submissions", json=visit, headers=HEADERS["gridworker"])
+    assert again.status_code == 200 and again.json()["id"] == sent.json()["id"]  # her own retry still works

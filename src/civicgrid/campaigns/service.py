@@ -297,7 +297,7 @@ def submit(
     client_id = _client_id(given.client_submission_id)
     earlier = _by_client_id(session, campaign_id, client_id)
     if earlier is not None:
-        return _replayed(earlier, target_id), False
+        return _replayed(actor, earlier, target_id), False
     campaign = get_campaign(session, actor, campaign_id)
     if campaign.state != CampaignState.OPEN.value:
         raise ConflictError(f"“{campaign.name}”已结束，不能再填报", code="campaign_closed")
@@ -315,7 +315,7 @@ def submit(
         existing = _by_client_id(session, campaign_id, client_id)
         if existing is None:
             raise
-        return _replayed(existing, target_id), False
+        return _replayed(actor, existing, target_id), False
     return submission, True
 
 
@@ -333,7 +333,11 @@ def _by_client_id(session: Session, campaign_id: int, client_id: str) -> Campaig
     return session.scalars(stmt).first()
 
 
-def _replayed(submission: CampaignSubmission, target_id: int) -> CampaignSubmission:
+def _replayed(actor: Actor, submission: CampaignSubmission, target_id: int) -> CampaignSubmission:
+    """The first submission, for its sender's retry. A submission id belongs to whoever sent it: anyone else
+    repeating it (by accident or to look) is refused, and the refusal says nothing of the visit."""
+    if submission.submitted_by_user_id != actor.user_id or (actor.user_id is None and not actor.is_system):
+        raise ConflictError("该提交编号已被使用，请刷新页面后重新填写", code="client_id_taken")
     if submission.target_id != target_id:
         raise ConflictError("该提交编号已用于另一个对象，请刷新页面后重新填写", code="client_id_reused")
     return submission
