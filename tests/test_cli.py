@@ -374,3 +374,16 @@ def test_objects_are_imported_from_a_sheet_and_a_geojson_file(migrated: CliRunne
     rivers.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
     placed = run(migrated, "registry", "objects", "import", "river", str(rivers))
     assert placed.exit_code == 0 and "新增1" in placed.output, placed.output
+
+
+def test_serve_says_where_it_really_listens(migrated: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    listening: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda _app, **options: listening.update(options))
+    monkeypatch.setenv("CIVICGRID_SCHEDULER_INTERVAL_SECONDS", "0")
+    get_settings.cache_clear()
+    result = run(migrated, "serve", "--port", "8123", "--host", "0.0.0.0")
+    assert result.exit_code == 0, result.output
+    assert "http://0.0.0.0:8123" in result.output and "8000" not in result.output
+    assert (listening["host"], listening["port"]) == ("0.0.0.0", 8123)

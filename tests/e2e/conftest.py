@@ -14,11 +14,14 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from playwright.sync_api import Browser
+from sqlalchemy import Engine
+from tests.e2e.helpers import Site
 from tests.serving import served
 
 from civicgrid import migrate
 from civicgrid.app import create_app
-from civicgrid.db import make_session_factory, server_engine, transaction
+from civicgrid.db import make_engine, make_session_factory, server_engine, transaction
 from civicgrid.demo.district import build_demo
 from civicgrid.settings import Settings
 
@@ -86,3 +89,19 @@ def screenshots() -> Path:
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def demo_db(demo_server: str, demo_var_dir: Path) -> Iterator[Engine]:
+    """The served demo database, read directly (to find the grid worker's grid, a case, what a page wrote)."""
+    engine = make_engine(f"sqlite:///{demo_var_dir / 'civicgrid.db'}")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def site(browser: Browser, demo_server: str) -> Iterator[Site]:
+    """The demo server seen by several people at once (``tests.e2e.helpers.Site``)."""
+    site = Site(browser, demo_server)
+    yield site
+    site.close()

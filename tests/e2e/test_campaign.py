@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect
+from playwright.sync_api import Page, Route, expect
 from sqlalchemy import Engine, func, select
 from tests.e2e.helpers import PHONE, Site, fits_phone
 
@@ -54,13 +54,6 @@ def households(demo_server: str, demo_var_dir: Path) -> Iterator[Engine]:
         assign(session, system, busiest, WORKER, GridDuty.GRID_WORKER)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def site(browser: Browser, demo_server: str) -> Iterator[Site]:
-    site = Site(browser, demo_server)
-    yield site
-    site.close()
 
 
 def launch(site: Site, screenshots: Path) -> tuple[str, int]:

@@ -5,21 +5,12 @@ and on a phone (375 px)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from tests.e2e.helpers import DESKTOP, MAP_TIMEOUT, PHONE, Site, fits_phone
 
 COMMUNITIES_OF_THE_STREET = 12
-
-
-@pytest.fixture
-def site(browser: Browser, demo_server: str) -> Iterator[Site]:
-    site = Site(browser, demo_server)
-    yield site
-    site.close()
 
 
 def open_dashboard(page: Page) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 from tests.e2e.helpers import PHONE, Site, fits_phone
 from tests.web.conftest import point_in_grid_of, point_outside_grid_of
 
@@ -41,13 +41,6 @@ def residents(demo_server: str, demo_var_dir: Path) -> Iterator[tuple[int, int, 
                people.register_person(session, system, other, protector).id)  # fmt: skip
     yield ids[0], ids[1], name
     engine.dispose()
-
-
-@pytest.fixture
-def site(browser: Browser, demo_server: str) -> Iterator[Site]:
-    site = Site(browser, demo_server)
-    yield site
-    site.close()
 
 
 def test_a_grid_worker_corrects_a_resident_on_her_phone(

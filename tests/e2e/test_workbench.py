@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import Engine
 from tests.e2e.helpers import (
     PHONE,
@@ -29,8 +28,6 @@ from tests.e2e.helpers import (
 )
 from tests.web.conftest import GridPoint, point_in_grid_of
 
-from civicgrid.db import make_engine
-
 XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
 WHOLE_STORY = [
     "intake", "register", "dispatch", "accept", "return", "dispatch", "accept", "submit", "verify_pass", "rate",
@@ -39,24 +36,9 @@ WHOLE_STORY = [
 
 
 @pytest.fixture(scope="module")
-def demo_db(demo_server: str, demo_var_dir: Path) -> Iterator[Engine]:
-    """The served demo database, read directly (to find the grid worker's grid and a case outside it)."""
-    engine = make_engine(f"sqlite:///{demo_var_dir / 'civicgrid.db'}")
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
 def her_grid(demo_db: Engine) -> GridPoint:
     """A point inside the unit grid the demo assigns to the grid worker (login gridworker)."""
     return point_in_grid_of(demo_db, "gridworker")
-
-
-@pytest.fixture
-def site(browser: Browser, demo_server: str) -> Iterator[Site]:
-    site = Site(browser, demo_server)
-    yield site
-    site.close()
 
 
 # --- the story of one case ---------------------------------------------------------------------------------------
