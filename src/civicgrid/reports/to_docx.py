@@ -29,6 +29,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
 from docx.table import Table as WordTable
+from docx.table import _Row
 from docx.text.paragraph import Paragraph as WordParagraph
 
 from civicgrid.reports.document import Document, Figure, Heading, Paragraph, ParagraphKind, Table
@@ -244,6 +245,7 @@ class _Writer:
                 align = WD_ALIGN_PARAGRAPH.RIGHT if column.numeric else WD_ALIGN_PARAGRAPH.LEFT
                 self._cell(cell.paragraphs[0], (value,), align, layout.size)
         for row in grid.rows:
+            _keep_together(row)
             for cell, width in zip(row.cells, layout.widths, strict=True):
                 cell.width = Pt(width)
         if table.note:
@@ -298,6 +300,12 @@ def _fix_widths(grid: WordTable, layout: TableLayout) -> None:
         properties.append(margins)
     else:
         look.addprevious(margins)
+
+
+def _keep_together(row: _Row) -> None:
+    """A row is never split over two pages (its cells would read as two rows)."""
+    keep = OxmlElement("w:cantSplit")
+    row._tr.get_or_add_trPr().append(keep)
 
 
 def _repeat_header(grid: WordTable) -> None:
