@@ -9,7 +9,8 @@ each change between Chinese and Latin text a quarter em more (both Word and Libr
 Tables: every column gets the width its content needs. A cell that is not free text (names, numbers, dates) is
 never wrapped; the header may break into two lines at its unit (受理量 / （件）) or in its middle (按期 / 办结率);
 free text (a case's title, ``Column.wraps``) takes what is left. When even that does not fit at 五号 (10.5 pt), the
-table is set smaller (小五 9 pt, then 8 pt) before anything is wrapped.
+table is set smaller (小五 9 pt, 8 pt, 六号 7.5 pt) before anything is wrapped; and when nothing fits even then, the
+widest text columns (the longest names) give up the difference — never the numbers.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ LATIN_EM = 0.72
 SCRIPT_CHANGE_EM = 0.25
 WIDE_SYMBOLS = frozenset("%@&mwMW")
 WIDE_SYMBOL_EM = 0.95
-TABLE_SIZES = (10.5, 9.0, 8.0)  # 五号, 小五, and a last step before anything must wrap
+TABLE_SIZES = (10.5, 9.0, 8.0, 7.5)  # 五号, 小五, a step between, 六号: smaller before anything must wrap
 CELL_MARGIN_PT = 2.85  # 0.1 cm left and right of a cell's text
 SAFETY_EM = 0.3  # per column: rounding, bold header text, the renderer's own padding
+NAME_MIN_EM = 4.0  # the narrowest a name is squeezed to when nothing else can give
 WRAP_MIN_EM = 8.0  # free text keeps at least this width (or its own, when shorter): a short title on one line
 TITLE_SIZES = (22.0, 16.0)  # 二号 down to 三号: a title that needs less than 三号 to stay on one line breaks
 TITLE_LINE_MIN = 14.0  # each line of a broken title is fitted down to 四号
@@ -107,7 +109,8 @@ def table_layout(columns: Sequence[Column], rows: Sequence[Sequence[str]], width
     least_em = [_least_em(column, [row[i] for row in rows]) for i, column in enumerate(columns)]
     size = next((s for s in TABLE_SIZES if sum(_points(least_em, s)) <= width_pt), TABLE_SIZES[-1])
     natural, least = _points(natural_em, size), _points(least_em, size)
-    widths = _share(natural, least, width_pt)
+    floor = _points([NAME_MIN_EM], size)[0]
+    widths = _share(natural, least, width_pt, [not column.numeric for column in columns], floor)
     headers = tuple(
         (column.title,) if _points([em_width(column.title)], size)[0] <= width + 0.01 else header_pieces(column.title)
         for column, width in zip(columns, widths, strict=True)
@@ -125,12 +128,19 @@ def _points(ems: Sequence[float], size: float) -> list[float]:
     return [(em + SAFETY_EM) * size + 2 * CELL_MARGIN_PT for em in ems]
 
 
-def _share(natural: Sequence[float], least: Sequence[float], width: float) -> tuple[float, ...]:
+def _share(
+    natural: Sequence[float], least: Sequence[float], width: float, text: Sequence[bool], floor: float
+) -> tuple[float, ...]:
     """Natural widths stretched to the page when they fit; else each column between its least and its natural
-    width by the same share of the difference; else the least widths shrunk alike (something must wrap)."""
+    width by the same share of the difference; else the least widths, the text columns (``text``) narrowed in
+    proportion to what they have above ``floor`` (something must wrap: a long name, not a number)."""
     if sum(natural) <= width:
         return tuple(w * width / sum(natural) for w in natural)
     if sum(least) <= width:
         spare = (width - sum(least)) / (sum(natural) - sum(least))
         return tuple(low + (high - low) * spare for low, high in zip(least, natural, strict=True))
-    return tuple(w * width / sum(least) for w in least)
+    excess = [max(w - floor, 0.0) if is_text else 0.0 for w, is_text in zip(least, text, strict=True)]
+    deficit = sum(least) - width
+    if sum(excess) < deficit:
+        return tuple(w * width / sum(least) for w in least)
+    return tuple(w - extra * deficit / sum(excess) for w, extra in zip(least, excess, strict=True))
