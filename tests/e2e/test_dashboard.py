@@ -5,7 +5,9 @@ and on a phone (375 px)."""
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
+from urllib.parse import unquote
 
 from playwright.sync_api import Page, expect
 from tests.e2e.helpers import DESKTOP, MAP_TIMEOUT, PHONE, Site, fits_phone
@@ -108,6 +110,27 @@ def test_the_dashboard_on_a_phone(site: Site, screenshots: Path) -> None:
     assert first and second and second["y"] > first["y"] + first["height"] - 1, "the cards stack on a phone"
     expect(page.locator("#grid-choropleth path.leaflet-interactive")).to_have_count(COMMUNITIES_OF_THE_STREET)
     page.screenshot(path=screenshots / "dashboard-375.png", full_page=True)
+    site.assert_clean()
+
+
+def test_the_report_downloads_from_the_dashboard_keep_the_charts(site: Site, tmp_path: Path) -> None:
+    page = site.sign_in("leader", DESKTOP)
+    page.goto("/dashboard")
+    expect(page.locator("#work-report-md")).to_have_text("Markdown（仅文本，无图表）")
+    with page.expect_download() as download:
+        page.locator("#work-report-zip").click()
+    archive = tmp_path / download.value.suggested_filename
+    download.value.save_as(archive)
+    assert archive.name.endswith("工作总结.zip")
+    bundle = zipfile.ZipFile(archive)
+    (markdown,) = [name for name in bundle.namelist() if name.endswith(".md")]
+    text = bundle.read(markdown).decode("utf-8")
+    links = [unquote(target) for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)]
+    assert links and sorted(bundle.namelist()) == sorted([markdown, *links])
+    assert "存在问题 *（系统起草，请结合实际修改）*" in text and "下步打算 *（系统起草，请结合实际修改）*" in text
+    with page.expect_download() as word:
+        page.locator("#work-report").click()
+    assert word.value.suggested_filename.endswith("工作总结.docx")
     site.assert_clean()
 
 

@@ -152,7 +152,7 @@ def test_the_word_file_reopens_with_tables_charts_and_chinese_fonts(quarter: Qua
     word = docx.Document(io.BytesIO(to_docx(document)))
     assert len(word.tables) == len(document.tables) == 4
     for written, source in zip(word.tables, document.tables, strict=True):
-        assert tuple(cell.text for cell in written.rows[0].cells) == source.headers
+        assert tuple(cell.text.replace("\n", "") for cell in written.rows[0].cells) == source.headers  # broken to fit
         assert [tuple(cell.text for cell in row.cells) for row in written.rows[1:]] == list(source.rows)
     assert len(word.inline_shapes) == 2
     assert word.paragraphs[0].text == document.title

@@ -306,6 +306,9 @@ def test_the_report_buttons_link_the_work_report(signed_in: SignedIn, scene: Sce
     assert docx and markdown
     assert html.unescape(docx.group(1)) == f"/reports/work-report?period={PERIOD}&grid={scene.community}&format=docx"
     assert html.unescape(markdown.group(1)).endswith("&format=md")
+    archive = re.search(r'id="work-report-zip" href="([^"]+)"', page)
+    assert archive and html.unescape(archive.group(1)).endswith("&format=zip")
+    assert "Markdown（含图表，zip）" in page and "Markdown（仅文本，无图表）" in page
     assert "生成工作总结" in page
 
 

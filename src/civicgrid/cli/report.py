@@ -34,7 +34,7 @@ def report_command(
     min_repeats: Annotated[int, typer.Option(help="“突出问题”：同一网格同类问题达到多少件")] = DEFAULT_MIN_CASES,
     charts: Annotated[bool, typer.Option("--charts/--no-charts", help="是否绘制图表（需要中文字体）")] = True,
 ) -> None:
-    """生成工作总结（总体情况、分类别、分网格、部门考核、超期督办、突出问题，附图表）。"""
+    """生成工作总结（总体情况、分类别、分网格、部门考核、超期督办、突出问题，附图表；存在问题、下步打算为系统起草的初稿）。"""
     from civicgrid.reports.service import WorkReportRequest, default_path, work_report, write
 
     report_format = _format(fmt, output)

@@ -15,12 +15,14 @@ class ParagraphKind(StrEnum):
     BODY = "body"  # 正文, first line indented two characters
     NOTE = "note"  # 说明/注, smaller, not indented
     ITEM = "item"  # one entry of a numbered list, written with its number
+    DRAFT = "draft"  # drafted by the platform for the office to rewrite (存在问题, 下步打算): set apart from the rest
 
 
 @dataclass(frozen=True)
 class Heading:
     text: str
     level: int = 1  # 1: 一、总体情况; 2: （一）…
+    note: str = ""  # set apart after the text: （系统起草，请结合实际修改）
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Paragraph:
 class Column:
     title: str
     numeric: bool = False  # right-aligned
+    wraps: bool = False  # free text (a case's title) that may run over lines; every other cell keeps to one line
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ class Document:
     counted_at: dt.datetime
     lead: tuple[str, ...] = ()  # the lines under the title: 数据统计截至…
     blocks: tuple[Block, ...] = field(default_factory=tuple)
+    title_lines: tuple[str, ...] = ()  # where a title too long for one line breaks (海川街道2025年第三季度 / 网格化…)
 
     @property
     def tables(self) -> list[Table]:

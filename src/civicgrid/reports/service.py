@@ -10,10 +10,12 @@ import dataclasses
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid.campaigns import progress as campaign_progress
@@ -24,6 +26,7 @@ from civicgrid.kpi.periods import BEIJING, Period
 from civicgrid.kpi.recurring import DEFAULT_MIN_CASES, recurring_problems
 from civicgrid.kpi.service import KpiQuery, scope_root
 from civicgrid.org.actor import Actor
+from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
 from civicgrid.registry import stats as registry_stats
 from civicgrid.reports.document import Document
@@ -91,8 +94,22 @@ def work_report(
     recurring = recurring_problems(session, actor, dashboard.query, min_cases=request.min_repeats)
     groundwork = groundwork_sentences(session, actor, root.code, request.period, dashboard.counted_at)
     return compose(
-        dashboard, recurring, min_repeats=request.min_repeats, with_charts=request.with_charts, groundwork=groundwork
+        dashboard,
+        recurring,
+        min_repeats=request.min_repeats,
+        with_charts=request.with_charts,
+        groundwork=groundwork,
+        departments=department_names(session, [entry.case.main_department_id for entry in dashboard.overdue_longest]),
     )
+
+
+def department_names(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
+    """Department names by id (the overdue cases' main departments, which the drafted 存在问题 names)."""
+    wanted = {department_id for department_id in ids if department_id is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted))).all()
+    return {int(department_id): str(name) for department_id, name in rows}
 
 
 def groundwork_sentences(

@@ -1,5 +1,6 @@
 """A report as Markdown (CommonMark + pipe tables). Every text is escaped, so a case title typed by a resident
-(“*紧急*”, “<script>”, “a | b”) shows as typed and cannot become markup, a link or a table column."""
+(“*紧急*”, “<script>”, “a | b”) shows as typed and cannot become markup, a link or a table column. The drafted
+sections (存在问题, 下步打算) carry their note in italics after the heading and are quoted."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def to_markdown(document: Document, image_link: Callable[[Figure], str] | None =
         lines += [escape(line), ""]
     for block in document.blocks:
         if isinstance(block, Heading):
-            lines += [f"{'#' * (block.level + 1)} {escape(block.text)}", ""]
+            note = f" *{escape(block.note)}*" if block.note else ""
+            lines += [f"{'#' * (block.level + 1)} {escape(block.text)}{note}", ""]
         elif isinstance(block, Paragraph):
             lines += [_paragraph(block), ""]
         elif isinstance(block, Table):
@@ -49,7 +51,7 @@ def to_markdown(document: Document, image_link: Callable[[Figure], str] | None =
 
 def _paragraph(paragraph: Paragraph) -> str:
     text = escape(paragraph.text)
-    if paragraph.kind is ParagraphKind.NOTE:
+    if paragraph.kind in (ParagraphKind.NOTE, ParagraphKind.DRAFT):  # set apart from the body as quotations
         return f"> {text}"
     numbered = _NUMBERED.match(paragraph.text) if paragraph.kind is ParagraphKind.ITEM else None
     if numbered:  # our own numbering stays a Markdown list; the item's text is escaped

@@ -8,7 +8,7 @@ Every figure comes from the dashboard's ``Group`` values (the KPI module's indic
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from civicgrid.kpi.dashboard import Dashboard
@@ -16,21 +16,25 @@ from civicgrid.kpi.metrics import INDICATORS, Unit, Weights
 from civicgrid.kpi.ranking import MIN_CASES_TO_RANK, HonourLists, OverdueCase, Ranked
 from civicgrid.kpi.recurring import RecurringProblem
 from civicgrid.kpi.service import Group
-from civicgrid.reports import charts, phrasing
+from civicgrid.reports import charts, draft, phrasing
 from civicgrid.reports.document import Block, Column, Document, Figure, Heading, Paragraph, ParagraphKind, Table
 from civicgrid.reports.phrasing import cell, comparison, joined, stated, with_unit
 
 SECTIONS = (
-    "一、总体情况",
-    "二、分类别情况",
-    "三、分网格情况",
-    "四、部门考核",
-    "五、超期督办",
-    "六、突出问题",
-    "七、基础信息与摸排走访",
+    "总体情况",
+    "分类别情况",
+    "分网格情况",
+    "部门考核",
+    "超期督办",
+    "突出问题",
+    "基础信息与摸排走访",  # only with the registry's or the campaigns' sentences
+    "存在问题",  # drafted: the office rewrites it
+    "下步打算",  # drafted: one answer per problem
 )
+NUMERALS = "一二三四五六七八九十"
 TOP_GROUPS = 3  # how many categories / grids the text names as the largest
 _UNSAFE_IN_FILE_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+TITLE_SUFFIX = "网格化服务管理工作总结"
 EXPLAINED = ("closure_rate", "on_time_closure_rate", "satisfaction_rate", "composite_score")
 
 
@@ -41,9 +45,12 @@ class _Writer:
     blocks: list[Block] = field(default_factory=list)
     tables: int = 0
     figures: int = 0
+    sections: int = 0
 
-    def heading(self, text: str, level: int = 1) -> None:
-        self.blocks.append(Heading(text, level))
+    def section(self, name: str, note: str = "") -> None:
+        """The next level-1 heading, numbered 一、二、… in the order written (a section left out leaves no gap)."""
+        self.sections += 1
+        self.blocks.append(Heading(f"{NUMERALS[self.sections - 1]}、{name}", 1, note))
 
     def paragraph(self, text: str, kind: ParagraphKind = ParagraphKind.BODY) -> None:
         self.blocks.append(Paragraph(text, kind))
@@ -71,9 +78,11 @@ def compose(
     min_repeats: int,
     with_charts: bool = True,
     groundwork: Sequence[str] = (),
+    departments: Mapping[int, str] | None = None,
 ) -> Document:
     """The whole report for one dashboard; ``with_charts=False`` leaves the figures out (no font needed);
-    ``groundwork``: the registry's and the campaigns' sentences, a section of their own when there are any."""
+    ``groundwork``: the registry's and the campaigns' sentences, a section of their own when there are any;
+    ``departments``: the names of the overdue cases' main departments, for the drafted 存在问题."""
     d = dashboard
     writer = _Writer()
     _overview(writer, d, with_charts)
@@ -83,13 +92,15 @@ def compose(
     _overdue(writer, d)
     _recurring(writer, recurring, min_repeats)
     if groundwork:
-        writer.heading(SECTIONS[6])
+        writer.section(SECTIONS[6])
         for sentence in groundwork:
             writer.paragraph(sentence)
+    _drafted(writer, draft.findings(d, recurring, departments or {}, min_repeats=min_repeats), d)
     _explanations(writer)
     scope_period = f"{d.scope_name}{d.period.label}"
     return Document(
-        title=f"{scope_period}网格化服务管理工作总结",
+        title=f"{scope_period}{TITLE_SUFFIX}",
+        title_lines=(scope_period, TITLE_SUFFIX),
         file_stem=file_safe(f"{scope_period}工作总结"),
         ascii_stem=f"work-report-{d.scope_code}-{d.period.key}",
         counted_at=d.counted_at,
@@ -111,7 +122,7 @@ def file_safe(name: str) -> str:
 
 
 def _overview(writer: _Writer, d: Dashboard, with_charts: bool) -> None:
-    writer.heading(SECTIONS[0])
+    writer.section(SECTIONS[0])
     values = d.comparison.current.values
     if not values["received"]:
         opening = phrasing.period_opening(d.period, d.counted_at)
@@ -222,7 +233,7 @@ CATEGORY_KEYS = ("received", "registered", "closed", "closure_rate", "on_time_cl
 
 
 def _categories(writer: _Writer, d: Dashboard, with_charts: bool) -> None:
-    writer.heading(SECTIONS[1])
+    writer.section(SECTIONS[1])
     if not d.by_category:
         writer.paragraph("期内无受理案件，不分类别列示。")
         return
@@ -252,7 +263,7 @@ GRID_KEYS = ("received", "closed", "closure_rate", "on_time_closure_rate", "sati
 
 
 def _grids(writer: _Writer, d: Dashboard) -> None:
-    writer.heading(SECTIONS[2])
+    writer.section(SECTIONS[2])
     if not d.by_grid:
         writer.paragraph(f"期内{d.scope_name}各网格均无受理案件。")
         return
@@ -306,7 +317,7 @@ DEPARTMENT_KEYS = ("closure_rate", "on_time_closure_rate", "response_rate", "res
 
 
 def _departments(writer: _Writer, d: Dashboard) -> None:
-    writer.heading(SECTIONS[3])
+    writer.section(SECTIONS[3])
     if not d.department_ranking:
         writer.paragraph("期内无派遣部门处置的案件。")
         return
@@ -333,7 +344,7 @@ def _departments(writer: _Writer, d: Dashboard) -> None:
 OVERDUE_COLUMNS = (
     Column("序号", True),
     Column("案件编号"),
-    Column("问题"),
+    Column("问题", wraps=True),
     Column("类别"),
     Column("本环节期限"),
     Column("已超期（天）", True),
@@ -341,7 +352,7 @@ OVERDUE_COLUMNS = (
 
 
 def _overdue(writer: _Writer, d: Dashboard) -> None:
-    writer.heading(SECTIONS[4])
+    writer.section(SECTIONS[4])
     if not d.overdue_longest:
         writer.paragraph(f"截至统计时，{d.scope_name}无超期未办结案件。")
         return
@@ -370,20 +381,35 @@ def _overdue_row(position: int, entry: OverdueCase) -> list[str]:
 
 
 def _recurring(writer: _Writer, recurring: Sequence[RecurringProblem], min_repeats: int) -> None:
-    writer.heading(SECTIONS[5])
+    writer.section(SECTIONS[5])
     threshold = with_unit(min_repeats, Unit.CASES)
     if not recurring:
         writer.paragraph(f"期内未发现同一网格同类问题达到{threshold}及以上的情况。")
         return
-    places = phrasing.number(len(recurring), Unit.CASES)
     writer.paragraph(
-        f"期内同一网格同类问题达到{threshold}及以上的有{places}处，按件数排列如下，"
+        f"期内同一网格同类问题达到{threshold}及以上的有{draft.places_text(recurring)}，按件数排列如下，"
         "建议相关部门从源头治理、建立长效机制："
     )
     for position, problem in enumerate(recurring, start=1):
         writer.paragraph(f"{position}. {problem.sentence}，如案件{problem.example_number}。", ParagraphKind.ITEM)
 
 
+# --- 存在问题 / 下步打算 (drafted) -----------------------------------------------------------------------------
+
+
+def _drafted(writer: _Writer, found: Sequence[draft.Finding], d: Dashboard) -> None:
+    writer.section(SECTIONS[7], draft.DRAFT_NOTE)
+    for text in draft.problem_paragraphs(found, int(d.comparison.current.values["received"] or 0)):
+        writer.paragraph(text, ParagraphKind.DRAFT)
+    writer.section(SECTIONS[8], draft.DRAFT_NOTE)
+    for text in draft.plan_paragraphs(found):
+        writer.paragraph(text, ParagraphKind.DRAFT)
+
+
 def _explanations(writer: _Writer) -> None:
     formulas = "；".join(INDICATORS[key].formula.rstrip("。") for key in EXPLAINED)
-    writer.paragraph(f"说明：本报告由平台根据期内受理的案件自动生成。{formulas}。", ParagraphKind.NOTE)
+    writer.paragraph(
+        f"说明：本报告由平台根据期内受理的案件自动生成，“{SECTIONS[7]}”“{SECTIONS[8]}”为系统根据数据起草的初稿，"
+        f"请结合实际修改。{formulas}。",
+        ParagraphKind.NOTE,
+    )

@@ -622,7 +622,7 @@ def dashboard_page(request: Request, session: ReadSession, actor: SignedIn, sett
 def _report_links(period: Period, grid: str) -> dict[str, str]:
     return {
         fmt: "/reports/work-report?" + urlencode({"period": period.key, "grid": grid, "format": fmt})
-        for fmt in ("docx", "md")
+        for fmt in ("docx", "zip", "md")
     }
 
 
