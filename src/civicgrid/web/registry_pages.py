@@ -566,7 +566,11 @@ def _moment(as_of: str) -> dt.datetime | None:
 
 
 def _errors(error: CivicgridError, fields: tuple[Field, ...]) -> dict[str, str]:
-    """The refusal next to its field: a field's own codes start with its name (``employees_not_a_number``)."""
+    """The refusal next to its field: a field's own codes start with its name (``employees_not_a_number``), or
+    the refusal names it (``detail.field``: too long, unstorable text)."""
+    named = error.detail.get("field")
+    if any(field.name == named for field in fields):
+        return {str(named): error.message}
     for field in fields:
         if error.code.startswith(f"{field.name}_") or error.code.startswith(field.name.removesuffix("_id") + "_"):
             return {field.name: error.message}
