@@ -20,6 +20,7 @@ from civicgrid.cases.routing import suggest
 from civicgrid.cases.views import case_view, event_label
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from civicgrid.http.bounds import RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
@@ -141,7 +142,7 @@ def reveal_contact(request: Request, number: str, session: WriteSession, actor: 
 
 @router.get("/cases/{number}/attachments/{attachment_id}")
 def attachment_file(
-    request: Request, number: str, attachment_id: int, session: ReadSession, actor: SignedIn
+    request: Request, number: str, attachment_id: RecordId, session: ReadSession, actor: SignedIn
 ) -> Response:
     case = queries.get_case(session, actor, number)
     attachment = session.execute(
