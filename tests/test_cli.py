@@ -387,3 +387,28 @@ def test_serve_says_where_it_really_listens(migrated: CliRunner, monkeypatch: py
     assert result.exit_code == 0, result.output
     assert "http://0.0.0.0:8123" in result.output and "8000" not in result.output
     assert (listening["host"], listening["port"]) == ("0.0.0.0", 8123)
+
+
+def test_text_no_database_can_store_is_refused_from_the_command_line_and_from_files(
+    migrated: CliRunner, tmp_path: Path
+) -> None:
+    # A name that was not UTF-8 on the command line reaches Python as a lone surrogate (surrogateescape).
+    broken = run(migrated, "case", "intake", "--channel", "hotline_12345", "--title", "路灯\udcff不亮")
+    assert broken.exit_code == 1 and "无法保存的字符" in broken.output
+    assert "共 0 件" in run(migrated, "case", "list").output
+    table = tmp_path / "grid.csv"
+    table.write_text("code,name\n370215,即墨区\n370215002,潮海街道\n", encoding="utf-8")
+    assert run(migrated, "grid", "import", "table", str(table)).exit_code == 0
+    people = tmp_path / "人口.csv"
+    rows = [
+        "姓名,户号,地址,网格代码",
+        "王\x00秀兰,,,370215002",
+        "李四,户" + "0" * 41 + ",,370215002",
+        "张三,,某路1号,370215002",
+    ]
+    people.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    refused = run(migrated, "registry", "people", "import", str(people))
+    assert refused.exit_code == 1 and "第2行" in refused.output and "第3行" in refused.output
+    assert (
+        "unstorable_text" in refused.output and "text_too_long" in refused.output and "未写入任何数据" in refused.output
+    )

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from civicgrid import counters, migrate
 from civicgrid.db import make_engine, make_session_factory, transaction
-from civicgrid.errors import ConflictError, NotMigratedError
+from civicgrid.errors import ConflictError, InvalidInputError, NotMigratedError
 from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.models import GridNode
 from civicgrid.models import metadata
+from civicgrid.notify.models import OutboxMessage
 
 
 def test_migrations_reach_head_and_match_the_models(engine: Engine) -> None:
@@ -176,3 +177,32 @@ def test_sqlite_writers_that_read_first_queue_instead_of_failing(tmp_path: objec
     with make_session_factory(engine)() as check:
         assert check.execute(select(GridNode.name).where(GridNode.code == "110108")).scalar_one() == "海淀区甲乙"
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("changes", "code", "field"),
+    [
+        ({"subject": "a\x00b"}, "unstorable_text", "notify_outbox.subject"),
+        ({"body": "a\ud800b"}, "unstorable_text", "notify_outbox.body"),
+        ({"payload": {"case": ["ok", {"note": "\x00"}]}}, "unstorable_text", "notify_outbox.payload.case[1].note"),
+        ({"subject": "长" * 201}, "text_too_long", "notify_outbox.subject"),
+    ],
+)
+def test_text_no_column_holds_is_refused_before_the_database_on_both_backends(
+    session: Session, changes: dict[str, object], code: str, field: str
+) -> None:
+    """The last line for every writer: the same refusal on SQLite (which would store it) and PostgreSQL (which
+    would fail), whatever a service forgot to check."""
+    values: dict[str, object] = {"kind": "assigned", "channel": "log", "recipient": "HC-CG", "subject": "新案件"}
+    message = OutboxMessage(**(values | changes))
+    session.add(message)
+    with pytest.raises(InvalidInputError) as caught:
+        session.flush()
+    assert caught.value.code == code and caught.value.detail["field"] == field
+    session.expunge(message)
+    good = OutboxMessage(**values)
+    session.add(good)
+    session.flush()
+    good.subject = "长" * 201  # a change to a stored row is checked too
+    with pytest.raises(InvalidInputError):
+        session.flush()

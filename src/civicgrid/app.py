@@ -20,7 +20,7 @@ from civicgrid.api import public as public_api
 from civicgrid.api import registry as registry_api
 from civicgrid.api import registry_stats as registry_stats_api
 from civicgrid.db import make_session_factory, server_engine
-from civicgrid.http import errors
+from civicgrid.http import errors, openapi
 from civicgrid.http.security import SecurityHeaders, tile_origin
 from civicgrid.scheduler import Scheduler
 from civicgrid.settings import Settings, get_settings
@@ -62,7 +62,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(
         lifespan=lifespan,
         title="civicgrid 网格化基层治理平台",
+        description="网格化基层治理平台的数据接口：以令牌（Authorization: Bearer …）或登录后的会话调用。"
+        '出错时统一返回 {"error": {"code", "message", "detail"}}，message 为中文说明。',
         version="0.1.0",
+        openapi_tags=openapi.TAGS,
         docs_url=None,  # served by pages.api_docs from vendored files: FastAPI's page needs a CDN and inline script
         openapi_url="/api/openapi.json",
         redoc_url=None,

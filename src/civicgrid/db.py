@@ -11,9 +11,9 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, String, create_engine, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -22,8 +22,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
-from civicgrid.errors import ConflictError
+from civicgrid.errors import ConflictError, InvalidInputError
 from civicgrid.settings import Settings
+from civicgrid.text import refuse_unstorable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,8 +35,22 @@ NAMING_CONVENTION = {
 }
 
 
+_Row = TypeVar("_Row")
+
+MAX_INTEGER = 2**31 - 1
+"""The largest value an ``Integer`` column holds on PostgreSQL (32 bits): ids, versions, counts."""
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def get_by_id(session: Session, model: type[_Row], row_id: int) -> _Row | None:
+    """``session.get`` for an id someone typed: an id no ``Integer`` column holds (0, negative, beyond 32 bits)
+    finds nothing, instead of failing in the database (PostgreSQL: out of range; SQLite: past 64 bits)."""
+    if isinstance(row_id, bool) or not isinstance(row_id, int) or not 1 <= row_id <= MAX_INTEGER:
+        return None
+    return session.get(model, row_id)
 
 
 def utcnow() -> dt.datetime:
@@ -66,6 +81,33 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_unstorable_text(session: Session, _context: Any, _instances: Any) -> None:
+    """The last line before the database, for every writer (API, pages, CLI, imports): text a column cannot
+    hold — NUL, a lone surrogate, more characters than a ``String(n)`` takes — is refused as invalid input, the
+    same on SQLite (which would store it) and PostgreSQL (which would fail). Services check their fields first,
+    with their own words; this catches what they missed."""
+    for instance in (*session.new, *session.dirty):
+        state = inspect(instance)
+        is_new = state.key is None
+        for prop in state.mapper.column_attrs:
+            column = prop.columns[0]
+            if not isinstance(column.type, String | JSON) or prop.key not in state.dict:
+                continue
+            if not is_new and not state.attrs[prop.key].history.added:
+                continue
+            _check_storable(f"{column.table.name}.{column.name}", column.type, state.dict[prop.key])
+
+
+def _check_storable(field: str, column_type: Any, value: Any) -> None:
+    refuse_unstorable(value, "填写的内容", field)
+    length = getattr(column_type, "length", None)
+    if isinstance(value, str) and length is not None and len(value) > length:
+        raise InvalidInputError(
+            f"填写的内容超过{length}个字，无法保存", code="text_too_long", detail={"field": field, "max_length": length}
+        )
 
 
 def sql_in_list(column: str, values: list[str]) -> str:

@@ -102,4 +102,9 @@ def test_the_api_explorer_renders_offline(page: Page, demo_server: str) -> None:
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(demo_server + "/api/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("civicgrid", timeout=15_000)
+    expect(page.locator(".opblock-tag", has_text="登记信息")).to_be_visible()
+    expect(page.locator(".opblock-summary-description", has_text="登记信息统计")).to_be_visible()
+    text = page.locator(".swagger-ui").inner_text()
+    assert "Registry Stats" not in text and "Successful Response" not in text
+    expect(page.locator(".swagger-ui section.models")).to_have_count(0)  # class names are not for readers
     assert errors == []

@@ -82,6 +82,43 @@ def test_a_wrong_id_number_or_phone_is_refused_and_nothing_is_stored(district: D
     assert d.session.execute(select(func.count()).select_from(Person)).scalar_one() == 0
 
 
+@pytest.mark.parametrize(
+    ("overrides", "code", "field"),
+    [
+        ({"name": "王\x00秀兰"}, "unstorable_text", "name"),
+        ({"address": "泰和路\ud800"}, "unstorable_text", "address"),
+        ({"household_no": "户" * 41}, "text_too_long", "household_no"),
+        ({"address": "路" * 201}, "text_too_long", "address"),
+        ({"tags": ("老" * 21,)}, "text_too_long", "tags"),
+        ({"tags": tuple(f"标签{n}" for n in range(21))}, "too_many_items", None),
+    ],
+)
+def test_every_text_of_a_person_is_held_to_its_descriptor(
+    district: District, overrides: dict[str, object], code: str, field: str | None
+) -> None:
+    """The service checks, so every path — API, page, CLI, import — refuses the same way before the database."""
+    d = district
+    with pytest.raises(InvalidInputError) as refused:
+        registered(d, **overrides)
+    assert refused.value.code == code and refused.value.detail.get("field") == field
+    person = registered(d)
+    for name, value in overrides.items():
+        with pytest.raises(InvalidInputError):
+            people.correct_person(
+                d.session, d.grid_worker, person.id, {name: value}, expected_version=1, protector=PROTECTOR
+            )
+    with pytest.raises(InvalidInputError) as long_reason:
+        people.reveal(d.session, d.system, person.id, reason="因" * 501, protector=PROTECTOR)
+    assert long_reason.value.code == "text_too_long"
+    assert d.session.execute(select(func.count()).select_from(Person)).scalar_one() == 1
+
+
+def test_ids_beyond_the_id_column_find_nothing(district: District) -> None:
+    for number in (0, -1, 2**31, 2**63, 10**20):
+        with pytest.raises(NotFoundError):
+            people.get_person(district.session, district.system, number)
+
+
 def test_a_point_outside_every_grid_is_kept_and_flagged(district: District) -> None:
     lon, lat = wgs84_to_gcj02(121.9, 37.9)  # at sea
     person = registered(district, lon=lon, lat=lat)

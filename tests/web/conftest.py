@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,27 +39,43 @@ class DemoSite:
     settings: Settings
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
-    var_dir = tmp_path_factory.mktemp(f"web-{request.param}")
-    if request.param == "sqlite":
+@contextmanager
+def demo_database(backend: str, var_dir: Path, postgres_base_url: str | None = None) -> Iterator[DemoSite]:
+    """The demo district in a database of its own: a SQLite file in ``var_dir``, or a fresh PostgreSQL schema on
+    ``postgres_base_url`` (dropped afterwards)."""
+    if backend == "sqlite":
         engine = make_engine(f"sqlite:///{var_dir / 'civicgrid.db'}")
     else:
-        base = request.getfixturevalue("postgres_base_url")
+        assert postgres_base_url is not None
         schema = f"web_{uuid.uuid4().hex[:10]}"
-        with make_engine(base).begin() as connection:
+        with make_engine(postgres_base_url).begin() as connection:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
-        separator = "&" if "?" in base else "?"
-        engine = make_engine(f"{base}{separator}options=-csearch_path%3D{schema}")
+        separator = "&" if "?" in postgres_base_url else "?"
+        engine = make_engine(f"{postgres_base_url}{separator}options=-csearch_path%3D{schema}")
     migrate.upgrade(engine)
     settings = Settings(var_dir=var_dir, scheduler_interval_seconds=0)
     with transaction(make_session_factory(engine, write=True)) as session:
         build_demo(session, settings=settings)
-    yield DemoSite(engine, settings)
-    if request.param == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    try:
+        yield DemoSite(engine, settings)
+    finally:
+        if backend == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+def demo_site_for(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """The body of a demo-site fixture parametrized by backend ("sqlite", "postgresql")."""
+    var_dir = tmp_path_factory.mktemp(f"web-{request.param}")
+    base = request.getfixturevalue("postgres_base_url") if request.param == "postgresql" else None
+    with demo_database(request.param, var_dir, base) as site:
+        yield site
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def demo_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    yield from demo_site_for(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

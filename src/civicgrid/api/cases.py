@@ -4,32 +4,47 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import Header, Query, Response, status
-from pydantic import BaseModel, Field
+from fastapi import Header, Path, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
 
 from civicgrid.cases import queries
-from civicgrid.cases.actions import ActionInput, perform
+from civicgrid.cases.actions import MAX_NOTE, ActionInput, perform
 from civicgrid.cases.attachments import Upload
-from civicgrid.cases.intake import IntakeRequest, intake
+from civicgrid.cases.intake import MAX_DESCRIPTION, MAX_IDEMPOTENCY_KEY, MAX_TITLE, IntakeRequest, intake
 from civicgrid.cases.models import CaseState, Channel, Rating
 from civicgrid.cases.routing import suggest
 from civicgrid.cases.taxonomy import effective_limits, list_categories
 from civicgrid.cases.views import CaseView, EventView, case_view, case_views, events_for
 from civicgrid.cases.workflow import Action
 from civicgrid.errors import InvalidInputError
+from civicgrid.http.bounds import (
+    CODE_LENGTH,
+    CRS_LENGTH,
+    GridFilter,
+    Latitude,
+    Limit,
+    Longitude,
+    Offset,
+    TextFilter,
+    Version,
+)
 from civicgrid.http.deps import CurrentActor, ReadSession, WriteSession
 from civicgrid.http.routing import session_router
 from civicgrid.org.roles import Permission
 
-router = session_router(prefix="/api/v1", tags=["cases"])
+router = session_router(prefix="/api/v1", tags=["案件"])
+MAX_ATTACHMENTS = 10
+ACTION_HELP = (
+    "动作：register 立案、dispatch 派遣、accept 接收、return 退回、submit 反馈、verify_pass 核查通过、comment 备注……"
+)
+CaseNumber = Annotated[str, Path(max_length=24, description="案件编号，如 20251009000123")]
 
 
 class FileIn(BaseModel):
-    filename: str = Field(max_length=200)
-    content_base64: str
+    filename: str = Field(max_length=200, description="文件名（含扩展名）")
+    content_base64: str = Field(description="文件内容，Base64 编码")
 
     def upload(self) -> Upload:
         try:
@@ -39,21 +54,23 @@ class FileIn(BaseModel):
 
 
 class IntakeIn(BaseModel):
-    channel: Channel
-    title: str = ""
-    description: str = ""
-    case_type: str | None = None
-    category_code: str | None = None
-    lon: float | None = None
-    lat: float | None = None
-    crs: str | None = Field(default=None, description="wgs84 | gcj02 | bd09; required with coordinates")
-    address: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    source_id: str | None = Field(default=None, description="the source system's own id (idempotent per channel)")
-    reported_at: dt.datetime | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
-    attachments: list[FileIn] = Field(default_factory=list)
+    channel: Channel = Field(description="来源渠道")
+    title: str = Field("", max_length=MAX_TITLE, description="标题（不填则取描述开头）")
+    description: str = Field("", max_length=MAX_DESCRIPTION, description="问题描述")
+    case_type: str | None = Field(None, max_length=CODE_LENGTH, description="案件类型代码")
+    category_code: str | None = Field(None, max_length=CODE_LENGTH, description="案件类别代码（须为末级）")
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    crs: str | None = Field(
+        default=None, max_length=CRS_LENGTH, description="坐标系：wgs84、gcj02 或 bd09；给出坐标时必填"
+    )
+    address: str | None = Field(None, max_length=200, description="地址")
+    reporter_name: str | None = Field(None, max_length=50, description="反映人姓名")
+    reporter_phone: str | None = Field(None, max_length=32, description="反映人电话")
+    source_id: str | None = Field(default=None, max_length=100, description="来源系统自己的编号（同一渠道内幂等）")
+    reported_at: AwareDatetime | None = Field(None, description="反映时间，须带时区；不填为现在")
+    extra: dict[str, Any] = Field(default_factory=dict, description="案件类型的扩展字段")
+    attachments: list[FileIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS, description="附件（照片等）")
 
 
 class IntakeOut(BaseModel):
@@ -63,20 +80,22 @@ class IntakeOut(BaseModel):
 
 
 class ActionIn(BaseModel):
-    note: str = ""
-    expected_version: int | None = None
-    category_code: str | None = None
-    main_department: str | None = None
-    assist_departments: list[str] | None = None
-    extension_value: float | None = None
-    extension_unit: str = "days"
-    master_number: str | None = None
-    rating: Rating | None = None
-    lon: float | None = None
-    lat: float | None = None
-    crs: str | None = None
-    grid_code: str | None = None
-    attachments: list[FileIn] = Field(default_factory=list)
+    note: str = Field("", max_length=MAX_NOTE, description="理由或说明（退回、不予立案等须填写）")
+    expected_version: Version | None = None
+    category_code: str | None = Field(None, max_length=CODE_LENGTH, description="立案：案件类别代码")
+    main_department: str | None = Field(
+        None, max_length=CODE_LENGTH, description="派遣：主办部门代码（不填按派遣规则）"
+    )
+    assist_departments: list[str] | None = Field(None, max_length=20, description="派遣：协办部门代码")
+    extension_value: float | None = Field(None, ge=0, allow_inf_nan=False, description="申请延期：时长")
+    extension_unit: str = Field("days", max_length=16, description="申请延期：单位 days（工作日）、hours、minutes")
+    master_number: str | None = Field(None, max_length=24, description="合并：主案件编号")
+    rating: Rating | None = Field(None, description="评价")
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    crs: str | None = Field(None, max_length=CRS_LENGTH, description="坐标系：wgs84、gcj02 或 bd09")
+    grid_code: str | None = Field(None, max_length=CODE_LENGTH, description="落图：网格代码（无坐标时）")
+    attachments: list[FileIn] = Field(default_factory=list, max_length=MAX_ATTACHMENTS, description="附件（照片等）")
 
 
 class CasePage(BaseModel):
@@ -107,7 +126,10 @@ def create_case(
     session: WriteSession,
     actor: CurrentActor,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(alias="Idempotency-Key", max_length=MAX_IDEMPOTENCY_KEY, description="幂等键：重复提交返回同一案件"),
+    ] = None,
 ) -> IntakeOut:
     request = IntakeRequest(
         channel=body.channel,
@@ -139,16 +161,16 @@ def create_case(
 def list_cases(
     session: ReadSession,
     actor: CurrentActor,
-    state: Annotated[list[CaseState] | None, Query()] = None,
-    grid: str | None = None,
-    category: str | None = None,
-    channel: Annotated[list[Channel] | None, Query()] = None,
-    overdue: bool | None = None,
-    due_soon: bool | None = None,
-    unplaced: bool | None = None,
-    q: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    state: Annotated[list[CaseState] | None, Query(max_length=len(CaseState), description="状态，可重复")] = None,
+    grid: GridFilter = None,
+    category: Annotated[str | None, Query(max_length=CODE_LENGTH, description="类别代码（含下级）")] = None,
+    channel: Annotated[list[Channel] | None, Query(max_length=len(Channel), description="来源渠道，可重复")] = None,
+    overdue: Annotated[bool | None, Query(description="只看超期（true）或未超期（false）")] = None,
+    due_soon: Annotated[bool | None, Query(description="只看临期（true）或未临期（false）")] = None,
+    unplaced: Annotated[bool | None, Query(description="只看未落图（true）或已落图（false）")] = None,
+    q: TextFilter = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> CasePage:
     criteria = queries.CaseFilter(
         states=state or (),
@@ -165,17 +187,17 @@ def list_cases(
 
 
 @router.get("/cases/{number}", summary="案件详情")
-def get_case(number: str, session: ReadSession, actor: CurrentActor) -> CaseView:
+def get_case(number: CaseNumber, session: ReadSession, actor: CurrentActor) -> CaseView:
     return case_view(session, actor, queries.get_case(session, actor, number))
 
 
 @router.get("/cases/{number}/events", summary="案件全过程记录")
-def case_events(number: str, session: ReadSession, actor: CurrentActor) -> list[EventView]:
+def case_events(number: CaseNumber, session: ReadSession, actor: CurrentActor) -> list[EventView]:
     return events_for(actor, queries.history(session, actor, number))
 
 
 @router.get("/cases/{number}/route", summary="派遣建议")
-def case_route(number: str, session: ReadSession, actor: CurrentActor) -> RouteOut:
+def case_route(number: CaseNumber, session: ReadSession, actor: CurrentActor) -> RouteOut:
     actor.require(Permission.CASE_DISPATCH, "查看派遣建议")
     route = suggest(session, queries.get_case(session, actor, number))
     return RouteOut(
@@ -184,7 +206,13 @@ def case_route(number: str, session: ReadSession, actor: CurrentActor) -> RouteO
 
 
 @router.post("/cases/{number}/actions/{action}", summary="办理动作（立案、派遣、接收、退回、反馈、核查…）")
-def act(number: str, action: Action, body: ActionIn, session: WriteSession, actor: CurrentActor) -> CaseView:
+def act(
+    number: CaseNumber,
+    action: Annotated[Action, Path(description=ACTION_HELP)],
+    body: ActionIn,
+    session: WriteSession,
+    actor: CurrentActor,
+) -> CaseView:
     params = ActionInput(
         note=body.note,
         expected_version=body.expected_version,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from civicgrid.cases.points import map_viewer
@@ -14,12 +14,13 @@ from civicgrid.grid.codes import GridLevel, parse_level
 from civicgrid.grid.export import export_geojson
 from civicgrid.grid.index import LocatedPoint, locate, node_path
 from civicgrid.grid.service import NodeRef
+from civicgrid.http.bounds import CODE_LENGTH, CRS_LENGTH
 from civicgrid.http.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 
-router = session_router(prefix="/api/v1/grid", tags=["grid"])
+router = session_router(prefix="/api/v1/grid", tags=["网格"])
 
 
 class NodeOut(BaseModel):
@@ -94,9 +95,9 @@ GridViewer = Annotated[Actor, Depends(grid_viewer)]
 def grid_geojson(
     session: ReadSession,
     actor: GridViewer,
-    level: Annotated[list[str] | None, Query(description="层级，可重复")] = None,
-    root: Annotated[str | None, Query(description="只返回此网格之下")] = None,
-    crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09")] = "wgs84",
+    level: Annotated[list[str] | None, Query(max_length=10, description="层级，可重复")] = None,
+    root: Annotated[str | None, Query(max_length=CODE_LENGTH, description="只返回此网格之下")] = None,
+    crs: Annotated[str, Query(max_length=CRS_LENGTH, description="坐标系：wgs84、gcj02 或 bd09")] = "wgs84",
 ) -> dict[str, Any]:
     levels = [parse_level(value) for value in level] if level else None
     return export_geojson(session, actor, root_code=root, levels=levels, crs=parse_crs(crs))
@@ -118,13 +119,17 @@ def locate_point(
     actor: GridViewer,
     lon: Annotated[float, Query(description="经度")],
     lat: Annotated[float, Query(description="纬度")],
-    crs: Annotated[str, Query(description="wgs84 | gcj02 | bd09（必填）")],
+    crs: Annotated[str, Query(max_length=CRS_LENGTH, description="坐标系：wgs84、gcj02 或 bd09（必填）")],
 ) -> LocationOut:
     return LocationOut.of(locate(session, actor, lon, lat, parse_crs(crs)))
 
 
 @router.get("/nodes/{code}", summary="网格详情")
-def node_detail(session: ReadSession, actor: GridViewer, code: str) -> NodeDetail:
+def node_detail(
+    session: ReadSession,
+    actor: GridViewer,
+    code: Annotated[str, Path(max_length=CODE_LENGTH, description="网格代码")],
+) -> NodeDetail:
     node = service.get_node(session, actor, code)
     ref = NodeRef.of(node)
     corners = (node.min_lon, node.min_lat, node.max_lon, node.max_lat)

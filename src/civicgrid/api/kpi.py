@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid import timesource
 from civicgrid.grid.models import GridNode
+from civicgrid.http.bounds import CODE_LENGTH
 from civicgrid.http.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.http.routing import session_router
 from civicgrid.kpi.metrics import INDICATORS, Indicator
@@ -40,7 +41,7 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.settings import Settings
 
-router = session_router(prefix="/api/v1/kpi", tags=["kpi"])
+router = session_router(prefix="/api/v1/kpi", tags=["统计指标"])
 
 
 # --- the answer ------------------------------------------------------------------------------------------------
@@ -124,12 +125,14 @@ class KpiParams:
 
 
 def kpi_params(
-    period: Annotated[str | None, Query(description=PERIOD_HELP + "；默认今年")] = None,
-    grid: Annotated[str | None, Query(description="网格代码（默认：本人管辖范围的顶层网格）")] = None,
-    department: Annotated[str | None, Query(description="主办部门代码")] = None,
-    category: Annotated[str | None, Query(description="案件类别代码（含下级）")] = None,
-    channel: Annotated[str | None, Query(description="来源渠道")] = None,
-    case_type: Annotated[str | None, Query(description="案件类型代码")] = None,
+    period: Annotated[str | None, Query(max_length=40, description=PERIOD_HELP + "；默认今年")] = None,
+    grid: Annotated[
+        str | None, Query(max_length=CODE_LENGTH, description="网格代码（默认：本人管辖范围的顶层网格）")
+    ] = None,
+    department: Annotated[str | None, Query(max_length=CODE_LENGTH, description="主办部门代码")] = None,
+    category: Annotated[str | None, Query(max_length=CODE_LENGTH, description="案件类别代码（含下级）")] = None,
+    channel: Annotated[str | None, Query(max_length=24, description="来源渠道")] = None,
+    case_type: Annotated[str | None, Query(max_length=CODE_LENGTH, description="案件类型代码")] = None,
 ) -> KpiParams:
     return KpiParams(period, grid, department, category, channel, case_type)
 
@@ -182,7 +185,9 @@ def kpi(
     actor: CurrentActor,
     settings: Annotated[Settings, Depends(settings_of)],
     params: Annotated[KpiParams, Depends(kpi_params)],
-    by: Annotated[str | None, Query(description="分组维度：" + "、".join(d.value for d in Dimension))] = None,
+    by: Annotated[
+        str | None, Query(max_length=24, description="分组维度：" + "、".join(d.value for d in Dimension))
+    ] = None,
 ) -> KpiOut:
     dimension = read_dimension(by) if by else None
     query, root = build_query(session, actor, params)

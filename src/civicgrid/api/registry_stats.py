@@ -6,15 +6,21 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from civicgrid.http.bounds import GridFilter
 from civicgrid.http.deps import CurrentActor, ReadSession
 from civicgrid.http.routing import session_router
 from civicgrid.registry import stats
 
-router = session_router(prefix="/api/v1/registry", tags=["registry"])
+router = session_router(prefix="/api/v1/registry", tags=["登记信息"])
 
 
-@router.get("/stats")
-def registry_stats(session: ReadSession, actor: CurrentActor, grid: str | None = None) -> dict[str, Any]:
+@router.get(
+    "/stats",
+    summary="登记信息统计",
+    description="本人管辖网格内：各下级网格及合计的数量，人员和单位按标签、人员按居住类型，单位最多的20栋楼宇，"
+    "亩均税收最高的20家单位，地块按利用状态，以及总结句。",
+)
+def registry_stats(session: ReadSession, actor: CurrentActor, grid: GridFilter = None) -> dict[str, Any]:
     """Counts per lower grid and in total, people and enterprises by tag, people by residence, the 20 buildings
     with the most enterprises, the 20 best enterprises by tax per mu, parcels by status, and the report sentence."""
     view = stats.overview(session, actor, grid or None)

@@ -19,8 +19,15 @@ from sqlalchemy.orm import Session
 
 from civicgrid.cases.models import Category
 from civicgrid.errors import InvalidInputError
+from civicgrid.registry.kinds import MAX_NUMBER
+from civicgrid.text import checked_text
 
 YES, NO = "是", "否"
+MAX_QUESTIONS = 50
+MAX_CHOICES = 20
+CHOICE_LENGTH = 50
+LABEL_LENGTH = 100
+ANSWER_LENGTH = 500  # a text answer: what the worker notes on the doorstep
 RESIDENTS = "residents"  # the question whose answers add up to the people counted (共计N人)
 
 
@@ -78,6 +85,8 @@ def check_form(session: Session, raw: Sequence[Mapping[str, Any]]) -> list[Quest
     """The questions as given (a hazard's category by code or by name), or a refusal naming the question."""
     if not raw:
         raise InvalidInputError("请至少设置一个问题", code="form_empty")
+    if len(raw) > MAX_QUESTIONS:
+        raise InvalidInputError(f"问题最多{MAX_QUESTIONS}个", code="form_too_long")
     questions: list[Question] = []
     for number, item in enumerate(raw, start=1):
         questions.append(_question(session, number, item))
@@ -90,17 +99,23 @@ def check_form(session: Session, raw: Sequence[Mapping[str, Any]]) -> list[Quest
 
 def _question(session: Session, number: int, item: Mapping[str, Any]) -> Question:
     where = f"第{number}个问题"
-    key, label = str(item.get("key") or "").strip(), str(item.get("label") or "").strip()
+    if not isinstance(item, Mapping):
+        raise InvalidInputError(f"{where}应为一个对象（编号、题目、类型……）", code="form_bad_question")
+    key = checked_text(item.get("key") or "", 32, f"{where}的编号")
+    label = checked_text(item.get("label") or "", LABEL_LENGTH, f"{where}的题目")
     if not _KEY.match(key):
         raise InvalidInputError(f"{where}的编号“{key}”应为小写字母开头的字母、数字或下划线", code="form_bad_key")
-    if not label or len(label) > 100:
-        raise InvalidInputError(f"{where}缺少题目（最多100字）", code="form_bad_label")
+    if not label:
+        raise InvalidInputError(f"{where}缺少题目（最多{LABEL_LENGTH}字）", code="form_bad_label")
     try:
         kind = QuestionType(str(item.get("type") or ""))
     except ValueError as error:
         allowed = "、".join(t.value for t in QuestionType)
         raise InvalidInputError(f"{where}的类型应为：{allowed}", code="form_bad_type") from error
-    choices = tuple(str(choice).strip() for choice in item.get("choices") or () if str(choice).strip())
+    given = item.get("choices") or ()
+    if not isinstance(given, list | tuple) or len(given) > MAX_CHOICES:
+        raise InvalidInputError(f"“{label}”的选项应为列表，最多{MAX_CHOICES}个", code="form_bad_choices")
+    choices = tuple(text for choice in given if (text := checked_text(choice, CHOICE_LENGTH, f"“{label}”的选项")))
     if kind is QuestionType.CHOICE and len(choices) < 2:
         raise InvalidInputError(f"“{label}”至少需要两个选项", code="form_few_choices")
     question = Question(key, label, kind, bool(item.get("required")), choices if kind is QuestionType.CHOICE else ())
@@ -115,7 +130,7 @@ def _question(session: Session, number: int, item: Mapping[str, Any]) -> Questio
 
 
 def _category(session: Session, label: str, value: Any) -> str:
-    text = str(value or "").strip()
+    text = checked_text(value or "", 100, f"“{label}”的隐患案件类别")
     found = (
         session.execute(
             select(Category.code).where((Category.code == text) | (Category.name == text), Category.is_active).limit(2)
@@ -134,11 +149,13 @@ def check_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> dict
     known = {question.key for question in questions}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise InvalidInputError(f"表单中没有这些问题：{'、'.join(unknown)}", code="answer_unknown_question")
+        named = "、".join(str(key)[:40] for key in unknown[:5]) + ("……" if len(unknown) > 5 else "")
+        raise InvalidInputError(f"表单中没有这些问题：{named}", code="answer_unknown_question")
     answers: dict[str, Any] = {}
     for question in questions:
         value = raw.get(question.key)
-        text = "" if value is None else str(value).strip()
+        limit = 40 if question.type is QuestionType.NUMBER else ANSWER_LENGTH
+        text = "" if value is None else checked_text(value, limit, f"“{question.label}”的回答", question.key)
         if not text:
             if question.required:
                 raise InvalidInputError(
@@ -157,9 +174,11 @@ def _typed(question: Question, text: str) -> Any:
             raise InvalidInputError(
                 f"“{question.label}”应填数字", code="answer_not_a_number", detail={"key": question.key}
             ) from error
-        if number < 0:
+        if not 0 <= number <= MAX_NUMBER:  # NaN and infinities too: JSON cannot hold them
             raise InvalidInputError(
-                f"“{question.label}”不能为负数", code="answer_negative", detail={"key": question.key}
+                f"“{question.label}”应为0至{MAX_NUMBER:.0f}之间的数字",
+                code="answer_negative" if number < 0 else "answer_out_of_range",
+                detail={"key": question.key},
             )
         return int(number) if number.is_integer() else number
     if question.type in (QuestionType.CHOICE, QuestionType.YES_NO) and text not in question.options():
@@ -167,7 +186,7 @@ def _typed(question: Question, text: str) -> Any:
         raise InvalidInputError(
             f"“{question.label}”应为：{allowed}", code="answer_not_a_choice", detail={"key": question.key}
         )
-    return text[:500]
+    return text
 
 
 def hazards(questions: Sequence[Question], answers: Mapping[str, Any]) -> list[Question]:

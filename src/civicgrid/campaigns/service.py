@@ -35,6 +35,7 @@ from civicgrid.cases.intake import IntakeRequest, intake
 from civicgrid.cases.models import Channel
 from civicgrid.cases.taxonomy import get_case_type, get_category
 from civicgrid.code_prefix import code_in_subtrees
+from civicgrid.db import get_by_id
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
 from civicgrid.json_list import like_pattern
@@ -42,16 +43,18 @@ from civicgrid.kpi.periods import BEIJING
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links, objects, people
-from civicgrid.registry.kinds import KINDS
+from civicgrid.registry.kinds import KINDS, TAG_LENGTH
 from civicgrid.registry.models import Person, PlacedObject, Residence
 from civicgrid.registry.people import PeopleFilter
 from civicgrid.settings import Settings
+from civicgrid.text import checked_text, optional_text
 
 PEOPLE = "people"
 VERBS = ("摸排", "排查", "走访")
 UNITS = {"house": "户", PEOPLE: "人", "enterprise": "家", "estate": "个", "building": "栋"}
 TARGET_KINDS = (PEOPLE, *KINDS)
 CHUNK = 5000
+MAX_PURPOSE = 1000
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ def create_campaign(session: Session, actor: Actor, spec: CampaignSpec) -> Campa
     campaign = Campaign(
         name=name,
         verb=spec.verb,
-        purpose=(spec.purpose or "").strip() or None,
+        purpose=optional_text(spec.purpose, MAX_PURPOSE, "任务说明", "purpose"),
         target_kind=spec.target_kind,
         target_filter=_filter_json(spec),
         scope_code=spec.grid_code,
@@ -142,9 +145,10 @@ def close_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign
 
 
 def _checked_spec(actor: Actor, spec: CampaignSpec) -> str:
-    name = spec.name.strip()
-    if not name or len(name) > 200:
+    name = checked_text(spec.name, 200, "任务名称", "name")
+    if not name:
         raise InvalidInputError("请填写任务名称（最多200字）", code="name_required")
+    optional_text(spec.tag, TAG_LENGTH, "标签", "tag")
     if spec.verb not in VERBS:
         raise InvalidInputError(f"任务类型应为：{'、'.join(VERBS)}", code="bad_verb")
     if spec.target_kind not in TARGET_KINDS:
@@ -229,7 +233,7 @@ def list_campaigns(session: Session, actor: Actor) -> list[Campaign]:
 
 def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
     actor.require(Permission.REGISTRY_READ, "查看摸排任务")
-    campaign = session.get(Campaign, campaign_id)
+    campaign = get_by_id(session, Campaign, campaign_id)
     if campaign is None or not actor.sees_grid(campaign.scope_code):
         raise NotFoundError(f"找不到摸排任务{campaign_id}，或不在管辖范围内", code="campaign_not_found")
     return campaign
@@ -268,7 +272,7 @@ def find_targets(
 
 
 def get_target(session: Session, actor: Actor, campaign: Campaign, target_id: int) -> CampaignTarget:
-    target = session.get(CampaignTarget, target_id)
+    target = get_by_id(session, CampaignTarget, target_id)
     if target is None or target.campaign_id != campaign.id or not actor.covers_grid(target.scope_code):
         raise NotFoundError(f"找不到{campaign.verb}对象{target_id}，或不在管辖范围内", code="target_not_found")
     return target

@@ -31,8 +31,11 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.service import get_department
 from civicgrid.settings import Settings, get_settings
+from civicgrid.text import checked_text
 from civicgrid.worktime.calendar import WorkCalendar, parse_limit
 from civicgrid.worktime.service import load_calendar
+
+MAX_NOTE = 2000  # a reason, a handling report: a page of text, never a document
 
 
 @dataclass
@@ -96,7 +99,7 @@ def perform(
         raise ConflictError(
             f"案件{case.number}已被他人更新，请刷新后再操作", code="stale_version", detail={"version": case.version}
         )
-    note = params.note.strip()
+    note = checked_text(params.note, MAX_NOTE, "理由或说明", "note")
     if rule.needs_reason and not note:
         raise InvalidInputError(f"“{rule.label}”须填写理由或说明", code="reason_required")
     _require_evidence(action, params)

@@ -35,6 +35,7 @@ from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission, Role
 from civicgrid.org.service import roots_holding
 from civicgrid.settings import Settings, get_settings
+from civicgrid.text import optional_text, refuse_unstorable
 from civicgrid.worktime.service import MIN_YEAR as CALENDAR_MIN_YEAR
 from civicgrid.worktime.service import load_calendar
 
@@ -191,6 +192,8 @@ def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: 
 
 
 def _texts(request: IntakeRequest) -> tuple[str, str]:
+    refuse_unstorable(request.title or "", "标题", "title")
+    refuse_unstorable(request.description or "", "描述", "description")
     description = (request.description or "").replace("_x000D_", "").strip()
     title = " ".join((request.title or "").split())
     if not title:
@@ -205,12 +208,7 @@ def _texts(request: IntakeRequest) -> tuple[str, str]:
 
 
 def _optional_text(value: str | None, limit: int, what: str) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    if len(text) > limit:
-        raise InvalidInputError(f"{what}超过{limit}个字", code="text_too_long", detail={"field": what})
-    return text or None
+    return optional_text(value, limit, what, what)
 
 
 def _phone(value: str | None) -> str | None:

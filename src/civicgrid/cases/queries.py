@@ -25,6 +25,7 @@ from civicgrid.cases.models import (
     Channel,
 )
 from civicgrid.code_prefix import code_starts_with
+from civicgrid.db import MAX_INTEGER
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.org.actor import Actor
 
@@ -238,7 +239,7 @@ def _decode_cursor(cursor: str, parts: int) -> list[Any]:
         values: list[Any] = [dt.datetime.fromisoformat(moment), int(identifier)]
     except ValueError as error:
         raise InvalidInputError("分页参数无效，请从第一页重新查看", code="invalid_cursor") from error
-    if values[0].tzinfo is None or len(values) != parts:
+    if values[0].tzinfo is None or len(values) != parts or not 0 <= values[1] <= MAX_INTEGER:
         raise InvalidInputError("分页参数无效，请从第一页重新查看", code="invalid_cursor")
     return values
 

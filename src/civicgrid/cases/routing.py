@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid import audit
 from civicgrid.cases.models import Case, RoutingRule
+from civicgrid.db import get_by_id
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.grid.models import GridNode
 from civicgrid.org.actor import Actor
@@ -148,7 +149,7 @@ def list_rules(session: Session) -> list[RoutingRule]:
 def set_rule_active(session: Session, actor: Actor, rule_id: int, active: bool) -> RoutingRule:
     """Switch a rule off (kept for the record: cases routed by it still name it) or back on."""
     actor.require(Permission.CASE_CONFIGURE, "配置派遣规则")
-    rule = session.get(RoutingRule, rule_id)
+    rule = get_by_id(session, RoutingRule, rule_id)
     if rule is None:
         raise NotFoundError(f"派遣规则{rule_id}不存在", code="rule_not_found", detail={"id": rule_id})
     rule.is_active = bool(active)

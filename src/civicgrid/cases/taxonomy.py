@@ -23,7 +23,7 @@ from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.org.service import get_department
-from civicgrid.text import clean_label
+from civicgrid.text import checked_text, clean_label
 from civicgrid.worktime.calendar import parse_limit
 from civicgrid.worktime.service import load_calendar
 
@@ -140,7 +140,7 @@ def check_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def validate_extra(case_type: CaseType, extra: Mapping[str, Any]) -> dict[str, Any]:
     """Check a case's extra fields against its type: unknown names refused, required present, values typed."""
     declared = {spec["name"]: spec for spec in case_type.fields}
-    unknown = sorted(set(extra) - set(declared))
+    unknown = sorted(str(name)[:40] for name in set(extra) - set(declared))[:10]
     if unknown:
         raise InvalidInputError(
             f"“{case_type.name}”没有字段：{'、'.join(unknown)}", code="unknown_field", detail={"fields": unknown}
@@ -158,20 +158,27 @@ def validate_extra(case_type: CaseType, extra: Mapping[str, Any]) -> dict[str, A
     return cleaned
 
 
+MAX_EXTRA_NUMBER = 1e15  # far beyond any count or amount a case records; JSON holds no infinity
+MAX_EXTRA_TEXT = 1000
+
+
 def _typed(spec: dict[str, Any], value: Any) -> Any:
     kind, label = spec["type"], spec["label"]
     try:
-        if kind == "integer":
-            return int(value)
-        if kind == "number":
-            return float(value)
+        if kind in ("integer", "number"):
+            number = int(value) if kind == "integer" else float(value)
+            if not abs(number) <= MAX_EXTRA_NUMBER:
+                raise ValueError(label)
+            return number
         if kind == "boolean":
             return _boolean(value)
         if kind == "date":
             return dt.date.fromisoformat(str(value)).isoformat()
-    except (TypeError, ValueError) as error:
-        raise InvalidInputError(f"“{label}”的值“{value}”格式不正确", code="invalid_field_value") from error
-    text = str(value).strip()
+    except (TypeError, ValueError, OverflowError) as error:
+        raise InvalidInputError(
+            f"“{label}”的值格式不正确", code="invalid_field_value", detail={"field": spec["name"]}
+        ) from error
+    text = checked_text(value, MAX_EXTRA_TEXT, f"“{label}”", spec["name"])
     if kind == "choice" and text not in spec["choices"]:
         raise InvalidInputError(
             f"“{label}”只能是：{'、'.join(spec['choices'])}", code="invalid_field_value", detail={"value": text}

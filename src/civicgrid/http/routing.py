@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
 from civicgrid.db import conflict_from, finish
+from civicgrid.http import bounds, openapi
 
 WRITE_FLAG = "civicgrid_write"  # in Session.info: the request's write transaction, committed on success
 ENDED_FLAG = "civicgrid_ended"  # in Session.info: already ended; the dependency's teardown has nothing to do
@@ -81,10 +82,28 @@ def ending_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 
 class SessionRoute(APIRoute):
-    """An APIRoute whose endpoint ends its database sessions itself (see the module docstring)."""
+    """An APIRoute whose endpoint ends its database sessions itself (see the module docstring), refuses text no
+    database can store before it runs (``http.bounds``), and documents the refusals it may give (``http.openapi``).
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if kwargs.get("response_description") in (None, "Successful Response"):
+            kwargs["response_description"] = openapi.SUCCESS
         super().__init__(path, ending_sessions(endpoint), **kwargs)
+        if path.startswith(openapi.API_PREFIX):
+            json_route = (
+                not issubclass(self.response_class, openapi.XlsxFile) if isinstance(self.response_class, type) else True
+            )
+            self.responses = openapi.error_responses(self.dependant, json_route=json_route) | dict(self.responses)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            await bounds.refuse_unstorable_request(request)
+            return await handler(request)
+
+        return checked
 
 
 def session_router(**kwargs: Any) -> APIRouter:

@@ -1,4 +1,6 @@
-"""Security headers of every response: no inline scripts, no framing, no MIME sniffing."""
+"""Security headers of every response: no inline scripts, no framing, no MIME sniffing — and no caching of what the
+API answers (people's names, ID numbers, phones, cases), unless an endpoint says it may be cached (the public map's
+feed)."""
 
 from __future__ import annotations
 
@@ -33,4 +35,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Cache-Control", "no-store")
         return response

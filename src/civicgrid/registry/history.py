@@ -14,6 +14,7 @@ from civicgrid import timesource
 from civicgrid.errors import ConflictError, InvalidInputError
 from civicgrid.org.actor import Actor
 from civicgrid.registry.models import RegistryChange
+from civicgrid.text import checked_text, optional_text
 
 Diff = dict[str, list[Any]]  # {field: [old, new]}
 
@@ -41,7 +42,7 @@ def record_change(
         actor_user_id=actor.user_id,
         actor_label=actor.label,
         action=action,
-        reason=reason,
+        reason=optional_text(reason, MAX_REASON, "原因", "reason"),
         fields=fields,
     )
     session.add(change)
@@ -84,11 +85,14 @@ def require_version(current: int, expected: int) -> None:
         )
 
 
+MAX_REASON = 500  # registry_change.reason; also the reason of a full view (audit)
+
+
 def require_reason(value: str | None) -> str:
-    reason = (value or "").strip()
+    reason = checked_text(value or "", MAX_REASON, "原因", "reason")
     if len(reason) < 2:
         raise InvalidInputError("请说明原因", code="reason_required")
-    return reason[:500]
+    return reason
 
 
 def changes_of(

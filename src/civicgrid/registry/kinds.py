@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from civicgrid import timesource
+from civicgrid.db import MAX_INTEGER
 from civicgrid.errors import InvalidInputError
 from civicgrid.registry.identifiers import check_credit_code
 from civicgrid.registry.models import (
@@ -30,6 +31,7 @@ from civicgrid.registry.models import (
     River,
     StandardAddress,
 )
+from civicgrid.text import checked_list, checked_text
 
 
 class FieldType(StrEnum):
@@ -57,7 +59,8 @@ class Field:
     type: FieldType = FieldType.TEXT
     required: bool = False
     choices: tuple[tuple[str, str], ...] = ()  # (stored value, label)
-    max_length: int = 200
+    max_length: int = 200  # of a text; of each item of a list (tags)
+    max_items: int = 1  # of a list (tags)
     ref: str = ""  # kind key for REF
     note: str = ""  # shown in the template's header comment
     clean: Callable[[str], str] | None = None  # a TEXT field's own format: checked and put in its standard form
@@ -99,9 +102,13 @@ def _one_of(name: str, label: str, *labels: str) -> Field:
     return Field(name, label, FieldType.CHOICE, choices=tuple((text, text) for text in labels))
 
 
+TAG_LENGTH = 20  # one tag (独居老人, 安全生产重点): a word, never a text
+MAX_TAGS = 20
+MAX_NUMBER = 1e12  # an area, a length, a tax in 万元: far above any real one, far below what a float loses digits at
+
 NAME = Field("name", "名称", required=True)
 ADDRESS = Field("address", "地址")
-TAGS = Field("tags", "标签", note="多个用顿号分隔")
+TAGS = Field("tags", "标签", max_length=TAG_LENGTH, max_items=MAX_TAGS, note="多个用顿号分隔")
 
 # GB/T 4754-2017 国民经济行业分类, 门类
 INDUSTRIES = (
@@ -375,30 +382,41 @@ def parse_value(field: Field, raw: Any) -> Any:
             raise InvalidInputError(f"请填写{field.label}", code=f"{field.name}_required")
         return [] if field.name == "tags" else None
     if field.name == "tags":
-        return parse_tags(raw)
+        return parse_tags(raw, field)
     value = _parser(field.type)(field, raw)
     return field.clean(value) if field.clean is not None else value
 
 
-def parse_tags(raw: Any) -> list[str]:
-    parts = raw if isinstance(raw, list | tuple) else re.split(r"[、,，;；\s]+", str(raw))
-    return sorted({str(part).strip() for part in parts if str(part).strip()})
+def parse_tags(raw: Any, field: Field = TAGS) -> list[str]:
+    """Tags given as a list, or as one text separated by 、 , ; or spaces: each a short word, at most
+    ``field.max_items`` of them."""
+    if isinstance(raw, list | tuple):
+        parts: Any = raw
+    else:
+        text = checked_text(raw, field.max_length * field.max_items, field.label, field.name)
+        parts = re.split(r"[、,，;；\s]+", text)
+    return checked_list(parts, count=field.max_items, length=field.max_length, what=field.label, field=field.name)
 
 
 def _text(field: Field, raw: Any) -> str:
-    text = str(int(raw) if isinstance(raw, float) and raw.is_integer() else raw).strip()
-    if len(text) > field.max_length:
-        raise InvalidInputError(f"{field.label}过长（最多{field.max_length}字）", code=f"{field.name}_too_long")
-    return text
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if not isinstance(raw, str | int | float):
+        raise InvalidInputError(f"{field.label}应为文字", code=f"{field.name}_not_text")
+    return checked_text(raw, field.max_length, field.label, field.name)
 
 
 def _number(field: Field, raw: Any) -> float:
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise InvalidInputError(f"{field.label}应为数字", code=f"{field.name}_not_a_number")
     try:
-        value = float(str(raw).replace(",", "").strip()) if not isinstance(raw, int | float) else float(raw)
-    except ValueError as error:
+        value = float(checked_text(raw, 40, field.label, field.name).replace(",", ""))
+    except (ValueError, OverflowError) as error:
         raise InvalidInputError(f"{field.label}“{raw}”不是数字", code=f"{field.name}_not_a_number") from error
-    if not value >= 0 or value == float("inf"):
+    if not value >= 0:
         raise InvalidInputError(f"{field.label}不能为负数", code=f"{field.name}_negative")
+    if value > MAX_NUMBER:
+        raise InvalidInputError(f"{field.label}过大（最多{MAX_NUMBER:.0f}）", code=f"{field.name}_too_large")
     return value
 
 
@@ -406,6 +424,8 @@ def _integer(field: Field, raw: Any) -> int:
     value = _number(field, raw)
     if not value.is_integer():
         raise InvalidInputError(f"{field.label}应为整数", code=f"{field.name}_not_an_integer")
+    if value > MAX_INTEGER:
+        raise InvalidInputError(f"{field.label}过大（最多{MAX_INTEGER}）", code=f"{field.name}_too_large")
     return int(value)
 
 
@@ -422,7 +442,7 @@ def _date(field: Field, raw: Any) -> dt.date:
     elif isinstance(raw, dt.date):
         value = raw
     else:
-        text = str(raw).strip().replace("/", "-").replace(".", "-")
+        text = checked_text(raw, 40, field.label, field.name).replace("/", "-").replace(".", "-")
         text = re.sub(r"(\d+)年(\d+)月(\d+)日?", r"\1-\2-\3", text)
         try:
             year, month, day = (int(part) for part in text.split("-"))
@@ -436,7 +456,7 @@ def _date(field: Field, raw: Any) -> dt.date:
 
 
 def _choice(field: Field, raw: Any) -> str:
-    text = str(raw).strip()
+    text = checked_text(raw, 100, field.label, field.name)
     for stored, label in field.choices:
         if text in (stored, label, f"{stored} {label}", f"{stored}{label}"):
             return stored
@@ -445,11 +465,16 @@ def _choice(field: Field, raw: Any) -> str:
 
 
 def _credit_code(field: Field, raw: Any) -> str:
-    return check_credit_code(str(raw))
+    return check_credit_code(checked_text(raw, 40, field.label, field.name))
 
 
-def _as_is(field: Field, raw: Any) -> Any:
-    return raw.strip() if isinstance(raw, str) else raw
+def _reference(field: Field, raw: Any) -> Any:
+    """Another record by its number (an int within the id column) or a name; resolved by the service."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        if not 1 <= raw <= MAX_INTEGER:
+            raise InvalidInputError(f"{field.label}：没有编号为{raw}的记录", code="reference_not_found")
+        return raw
+    return checked_text(raw, 200, field.label, field.name)
 
 
 def _parser(field_type: FieldType) -> Callable[[Field, Any], Any]:
@@ -464,8 +489,8 @@ _PARSERS: dict[FieldType, Callable[[Field, Any], Any]] = {
     FieldType.DATE: _date,
     FieldType.CHOICE: _choice,
     FieldType.CREDIT_CODE: _credit_code,
-    FieldType.REF: _as_is,
-    FieldType.DEPARTMENT: _as_is,
+    FieldType.REF: _reference,
+    FieldType.DEPARTMENT: _reference,
 }
 
 

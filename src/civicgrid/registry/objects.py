@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid import timesource
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
+from civicgrid.db import MAX_INTEGER, get_by_id
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.geo.metric import LocalProjection, area_m2
 from civicgrid.json_list import json_list_has, like_pattern
@@ -117,7 +118,7 @@ def retire(
 def get(session: Session, actor: Actor, kind_key: str, record_id: int) -> PlacedObject:
     kind = kind_of(kind_key)
     actor.require(Permission.REGISTRY_READ, f"查看{kind.label}")
-    record = session.get(kind.model, record_id)
+    record = get_by_id(session, kind.model, record_id)
     if record is None or not actor.covers_grid(record.scope_code):
         raise NotFoundError(f"找不到{kind.label}{record_id}，或不在管辖范围内", code="object_not_found")
     return record
@@ -202,8 +203,11 @@ def _reference(session: Session, actor: Actor, target: Kind, label: str, value: 
     model = target.model
     in_scope = code_in_subtrees(model.scope_code, actor.grid_codes)
     text = str(value).strip()
-    if isinstance(value, int) or text.isdigit():
-        found = session.execute(select(model.id).where(model.id == int(text), in_scope)).scalar()
+    if isinstance(value, int) or (text.isascii() and text.isdigit()):
+        number = int(text)
+        found = None
+        if number <= MAX_INTEGER:
+            found = session.execute(select(model.id).where(model.id == number, in_scope)).scalar()
         if found is None:
             raise NotFoundError(f"{label}：找不到编号为{text}的{target.label}", code="reference_not_found")
         return int(found)
@@ -309,12 +313,22 @@ def matching(
     if text and text.strip():
         pattern = like_pattern(text)
         stmt = stmt.where(or_(model.name.like(pattern, escape="/"), model.address.like(pattern, escape="/")))
-    for name, value in (equal or {}).items():
-        kind.field(name)
-        stmt = stmt.where(getattr(model, name) == value)
+    for name, raw in (equal or {}).items():
+        stmt = stmt.where(getattr(model, name) == _equal_value(kind, name, raw))
     if not include_retired:
         stmt = stmt.where(model.retired_at.is_(None))
     return stmt
+
+
+def _equal_value(kind: Kind, name: str, raw: Any) -> Any:
+    """A filter's value as the column stores it (a choice by its label too); a reference by its number."""
+    field = kind.field(name)
+    if field.name == "tags":
+        raise InvalidInputError("按标签筛选请用 tag", code="equal_tags")
+    value = parse_value(field, raw)
+    if field.type in (FieldType.REF, FieldType.DEPARTMENT) and not isinstance(value, int | None):
+        raise InvalidInputError(f"按{field.label}筛选请填写编号", code="equal_reference")
+    return value
 
 
 def _wkt(wkb: bytes | None) -> str | None:

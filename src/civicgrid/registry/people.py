@@ -20,6 +20,7 @@ from civicgrid import audit, timesource
 from civicgrid.cases.auth import mask_phone
 from civicgrid.cases.models import Placement
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
+from civicgrid.db import get_by_id
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
 from civicgrid.grid.index import grid_index
 from civicgrid.json_list import json_list_has, like_pattern
@@ -27,9 +28,12 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry.history import changes_of, diff, record_change, replay, require_reason, require_version
 from civicgrid.registry.identifiers import ResidentId, check_mobile, check_resident_id, mask_id_number
+from civicgrid.registry.kinds import TAGS, FieldType, parse_value
+from civicgrid.registry.kinds import Field as KindField
 from civicgrid.registry.models import CaseSubject, Person, RegistryChange, Residence
 from civicgrid.registry.placing import Where, place
 from civicgrid.registry.protect import Protector
+from civicgrid.text import checked_text, optional_text
 
 OBJECT_TYPE = "person"
 SEALED = ("id_number", "phone")  # kept sealed in the record and in its history
@@ -47,6 +51,16 @@ TRACKED = (
     "merged_into_id",
 )
 EDITABLE = ("name", "residence", "household_no", "tags", "address", "scope_code", *SEALED)
+PERSON_FIELDS = (
+    KindField("name", "姓名", required=True, max_length=100),
+    KindField("id_number", "身份证号码", max_length=18, note="18位，末位可为X"),
+    KindField("phone", "手机号码", max_length=11),
+    KindField("residence", "居住类型", FieldType.CHOICE, choices=tuple((r.value, r.label) for r in Residence)),
+    KindField("household_no", "户号", max_length=40, note="同一户填相同户号"),
+    KindField("address", "地址"),
+    TAGS,
+)
+_FIELD = {field.name: field for field in PERSON_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -125,15 +139,15 @@ class CheckedPerson:
 
 def check_person(data: PersonInput) -> CheckedPerson:
     """Everything about a new person that needs no database: name, ID number (GB 11643), mobile, tags."""
-    has_id, has_phone = bool(data.id_number and data.id_number.strip()), bool(data.phone and data.phone.strip())
+    id_number, phone = _value("id_number", data.id_number), _value("phone", data.phone)
     return CheckedPerson(
         name=_name(data.name),
-        resident_id=check_resident_id(data.id_number or "") if has_id else None,
-        phone=check_mobile(data.phone or "") if has_phone else None,
+        resident_id=check_resident_id(id_number) if id_number else None,
+        phone=check_mobile(phone) if phone else None,
         residence=data.residence,
-        household_no=(data.household_no or "").strip() or None,
+        household_no=_value("household_no", data.household_no),
         tags=_tags(data.tags),
-        address=(data.address or "").strip() or None,
+        address=_value("address", data.address),
     )
 
 
@@ -340,30 +354,39 @@ def merge_people(
 # --- the parts --------------------------------------------------------------------------------------------------
 
 
+IDENTIFIER_INPUT_LENGTH = 40  # an ID number or phone as typed, with spaces or dashes, before its own check
+
+
+def _value(name: str, raw: Any) -> Any:
+    """A field of a person, checked by its descriptor (``PERSON_FIELDS``): length, storable text, choices. An ID
+    number or a phone only as text here; its own rules (``registry.identifiers``) read it then."""
+    if name in SEALED:
+        return optional_text(raw, IDENTIFIER_INPUT_LENGTH, _FIELD[name].label, name)
+    return parse_value(_FIELD[name], raw)
+
+
 def _name(value: str) -> str:
-    name = (value or "").strip()
-    if not name:
-        raise InvalidInputError("请填写姓名", code="name_required")
-    if len(name) > 100:
-        raise InvalidInputError("姓名过长（最多100字）", code="name_too_long")
+    name: str = _value("name", value)
     return name
 
 
 def _tags(values: Sequence[str]) -> list[str]:
-    return sorted({value.strip() for value in values if value and value.strip()})
+    tags: list[str] = _value("tags", list(values or ()))
+    return tags
 
 
 def _set_identifiers(
     session: Session, person: Person, id_number: str | None, phone: str | None, protector: Protector
 ) -> None:
-    if id_number is not None and id_number.strip():
+    id_number, phone = _value("id_number", id_number), _value("phone", phone)
+    if id_number:
         checked = check_resident_id(id_number)
         index = protector.blind_index(checked.number, "person.id_number")
         _refuse_duplicate(session, person, index)
         person.id_number_sealed = protector.seal(checked.number, "person.id_number")
         person.id_number_index = index
         person.birth_date, person.male = checked.birth_date, checked.male
-    if phone is not None and phone.strip():
+    if phone:
         number = check_mobile(phone)
         person.phone_sealed = protector.seal(number, "person.phone")
         person.phone_index = protector.blind_index(number, "person.phone")
@@ -401,15 +424,16 @@ def _apply(session: Session, actor: Actor, person: Person, changes: Mapping[str,
         elif name == "name":
             person.name = _name(value)
         elif name == "residence":
-            person.residence = Residence(value).value
+            person.residence = _value("residence", value)
         elif name == "tags":
             person.tags = _tags(value)
         elif name == "scope_code":
+            value = checked_text(value or "", 32, "所属网格", "scope_code")
             actor.require_grid(value, "把人员移到该网格")
             person.scope_code, person.placement = value, Placement.MANUAL.value
             person.grid_node_id = grid_index(session).ids_by_code.get(value)
         else:
-            setattr(person, name, value)
+            setattr(person, name, _value(name, value))
 
 
 def _take_over(session: Session, kept: Person, duplicate: Person) -> None:
@@ -440,7 +464,7 @@ def _tracked(person: Person) -> dict[str, Any]:
 
 
 def _in_scope(session: Session, actor: Actor, person_id: int) -> Person:
-    person = session.get(Person, person_id)
+    person = get_by_id(session, Person, person_id)
     if person is None or not actor.covers_grid(person.scope_code):
         raise NotFoundError(f"找不到人员{person_id}，或不在管辖范围内", code="person_not_found")
     return person

@@ -15,18 +15,10 @@ from sqlalchemy.orm import Session
 from civicgrid.org.models import Department
 from civicgrid.registry.kinds import Field, FieldType, Kind, kind_of
 from civicgrid.registry.models import PERSON_TAGS, PlacedObject, RegistryChange, Residence
-from civicgrid.registry.people import SEALED, PersonView
+from civicgrid.registry.people import PERSON_FIELDS, SEALED, PersonView
 
 PEOPLE_KEY = "people"
-PERSON_FIELDS = (
-    Field("name", "姓名", required=True, max_length=100),
-    Field("id_number", "身份证号码", max_length=18, note="18位，末位可为X"),
-    Field("phone", "手机号码", max_length=11),
-    Field("residence", "居住类型", FieldType.CHOICE, choices=tuple((r.value, r.label) for r in Residence)),
-    Field("household_no", "户号", max_length=40, note="同一户填相同户号"),
-    Field("address", "地址"),
-    Field("tags", "标签", note="多个用顿号分隔"),
-)
+__all__ = ["PERSON_FIELDS"]  # the people descriptors live with the service that checks them
 PERSON_LABELS = {field.name: field.label for field in PERSON_FIELDS} | {
     "house_id": "所住房屋",
     "moved_out_at": "迁出时间",

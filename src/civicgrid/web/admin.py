@@ -28,6 +28,7 @@ from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, N
 from civicgrid.grid import service as grid_service
 from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.models import GridDuty, GridNode
+from civicgrid.http.bounds import RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
 from civicgrid.http.routing import session_router
 from civicgrid.org import service as org_service
@@ -879,7 +880,7 @@ def create_rule(request: Request, session: ReadSession, actor: SignedIn, form: S
 
 
 @router.post("/admin/rules/{rule_id}/active", response_class=HTMLResponse)
-def switch_rule(request: Request, actor: SignedIn, form: SubmittedForm, rule_id: int) -> Response:
+def switch_rule(request: Request, actor: SignedIn, form: SubmittedForm, rule_id: RecordId) -> Response:
     require_section(actor, "rules")
     active = text(form, "active") == "1"
     rule = write(request, lambda writer: routing.set_rule_active(writer, actor, rule_id, active))

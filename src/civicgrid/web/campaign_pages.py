@@ -22,6 +22,7 @@ from civicgrid.campaigns.models import Outcome
 from civicgrid.campaigns.questions import FORM_TEXT_EXAMPLE, PRESET_BY_KEY, PRESETS, form_text, parse_form_text
 from civicgrid.errors import CivicgridError, InvalidInputError
 from civicgrid.excel import xlsx_response
+from civicgrid.http.bounds import PageNumber, RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
 from civicgrid.http.errors import status_for
 from civicgrid.http.routing import session_router
@@ -67,7 +68,7 @@ def campaign_create(request: Request, actor: SignedIn, form: SubmittedForm) -> R
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def campaign_detail(request: Request, session: ReadSession, actor: SignedIn, campaign_id: int) -> HTMLResponse:
+def campaign_detail(request: Request, session: ReadSession, actor: SignedIn, campaign_id: RecordId) -> HTMLResponse:
     campaign = service.get_campaign(session, actor, campaign_id)
     view = campaign_progress.progress(session, actor, campaign)
     context = {
@@ -87,13 +88,13 @@ def campaign_detail(request: Request, session: ReadSession, actor: SignedIn, cam
 
 
 @router.post("/campaigns/{campaign_id}/close")
-def campaign_close(request: Request, actor: SignedIn, campaign_id: int) -> Response:
+def campaign_close(request: Request, actor: SignedIn, campaign_id: RecordId) -> Response:
     write(request, lambda session: service.close_campaign(session, actor, campaign_id))
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}/export.xlsx")
-def campaign_export(session: ReadSession, actor: SignedIn, campaign_id: int) -> Response:
+def campaign_export(session: ReadSession, actor: SignedIn, campaign_id: RecordId) -> Response:
     campaign = service.get_campaign(session, actor, campaign_id)
     content = campaign_progress.export_answers(session, actor, campaign)
     filename = f"{campaign.name}（{campaign.verb}结果）.xlsx"
@@ -105,10 +106,10 @@ def visit_list(
     request: Request,
     session: ReadSession,
     actor: SignedIn,
-    campaign_id: int,
+    campaign_id: RecordId,
     q: str = "",
     all: str = "",
-    page_number: int = 1,
+    page_number: PageNumber = 1,
     done: str = "",
 ) -> HTMLResponse:
     campaign = service.get_campaign(session, actor, campaign_id)
@@ -133,13 +134,20 @@ def visit_list(
 
 
 @router.get("/campaigns/{campaign_id}/targets/{target_id}", response_class=HTMLResponse)
-def target_form(request: Request, session: ReadSession, actor: SignedIn, campaign_id: int, target_id: int) -> Response:
+def target_form(
+    request: Request, session: ReadSession, actor: SignedIn, campaign_id: RecordId, target_id: RecordId
+) -> Response:
     return _target_page(request, session, actor, campaign_id, target_id, {}, {}, uuid.uuid4().hex)
 
 
 @router.post("/campaigns/{campaign_id}/targets/{target_id}", response_class=HTMLResponse)
 def target_submit(
-    request: Request, session: ReadSession, actor: SignedIn, campaign_id: int, target_id: int, form: SubmittedForm
+    request: Request,
+    session: ReadSession,
+    actor: SignedIn,
+    campaign_id: RecordId,
+    target_id: RecordId,
+    form: SubmittedForm,
 ) -> Response:
     campaign = service.get_campaign(session, actor, campaign_id)
     answers = {question.key: text(form, f"q_{question.key}") for question in service.questions_of(campaign)}

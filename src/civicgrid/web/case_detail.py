@@ -22,6 +22,7 @@ from civicgrid.cases.workflow import Action
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid.codes import GridLevel
 from civicgrid.grid.index import GridIndex, grid_index
+from civicgrid.http.bounds import RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
 from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
@@ -193,7 +194,7 @@ def reveal_contact(request: Request, number: str, session: WriteSession, actor: 
 
 @router.get("/cases/{number}/attachments/{attachment_id}")
 def attachment_file(
-    request: Request, number: str, attachment_id: int, session: ReadSession, actor: SignedIn
+    request: Request, number: str, attachment_id: RecordId, session: ReadSession, actor: SignedIn
 ) -> Response:
     attachment: Attachment | None
     if reads_as_reporter(actor):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError
+from civicgrid.http.bounds import PageNumber, RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, protector_of
 from civicgrid.http.errors import status_for
 from civicgrid.http.routing import session_router
@@ -62,7 +63,7 @@ def people_list(
     q: str = "",
     residence: str = "",
     moved_out: str = "",
-    page_number: int = 1,
+    page_number: PageNumber = 1,
 ) -> HTMLResponse:
     chosen = people_filter(grid, tag, q, residence, moved_out)
     rows, total = people.find_people(
@@ -96,13 +97,15 @@ def person_create(request: Request, actor: SignedIn, form: SubmittedForm) -> Res
 
 
 @router.get("/registry/people/{person_id}", response_class=HTMLResponse)
-def person_detail(request: Request, session: ReadSession, actor: SignedIn, person_id: int, as_of: str = "") -> Response:
+def person_detail(
+    request: Request, session: ReadSession, actor: SignedIn, person_id: RecordId, as_of: str = ""
+) -> Response:
     return _person_page(request, session, actor, person_id, as_of=as_of)
 
 
 @router.post("/registry/people/{person_id}/correct", response_class=HTMLResponse)
 def person_correct(
-    request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, person_id: RecordId, form: SubmittedForm
 ) -> Response:
     typed = _values(form, presenting.PERSON_FIELDS)
     changes: dict[str, Any] = {name: value for name, value in typed.items() if value or name in CLEARABLE}
@@ -125,7 +128,7 @@ def person_correct(
 
 @router.post("/registry/people/{person_id}/move-out", response_class=HTMLResponse)
 def person_move_out(
-    request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, person_id: RecordId, form: SubmittedForm
 ) -> Response:
     try:
         write(
@@ -143,7 +146,7 @@ def person_move_out(
 
 @router.post("/registry/people/{person_id}/merge", response_class=HTMLResponse)
 def person_merge(
-    request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, person_id: RecordId, form: SubmittedForm
 ) -> Response:
     """合并重复人员: this record is kept; the other (by its number, as read now) is merged into it."""
     try:
@@ -170,7 +173,7 @@ def _record_number(value: str) -> int:
 
 @router.post("/registry/people/{person_id}/reveal", response_class=HTMLResponse)
 def person_reveal(
-    request: Request, session: ReadSession, actor: SignedIn, person_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, person_id: RecordId, form: SubmittedForm
 ) -> Response:
     reason = text(form, "reason")
     try:
@@ -192,7 +195,7 @@ def object_list(
     tag: str = "",
     q: str = "",
     retired: str = "",
-    page_number: int = 1,
+    page_number: PageNumber = 1,
 ) -> HTMLResponse:
     kind = kind_of(kind_key)
     rows, total = objects.find(
@@ -233,14 +236,14 @@ def object_create(request: Request, actor: SignedIn, kind_key: str, form: Submit
 
 @router.get("/registry/{kind_key}/{record_id}", response_class=HTMLResponse)
 def object_detail(
-    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: int, as_of: str = ""
+    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: RecordId, as_of: str = ""
 ) -> Response:
     return _object_page(request, session, actor, kind_of(kind_key), record_id, as_of=as_of)
 
 
 @router.post("/registry/{kind_key}/{record_id}/correct", response_class=HTMLResponse)
 def object_correct(
-    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: RecordId, form: SubmittedForm
 ) -> Response:
     kind = kind_of(kind_key)
     typed = _values(form, kind.all_fields)
@@ -263,7 +266,7 @@ def object_correct(
 
 @router.post("/registry/{kind_key}/{record_id}/retire", response_class=HTMLResponse)
 def object_retire(
-    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: RecordId, form: SubmittedForm
 ) -> Response:
     kind = kind_of(kind_key)
     try:
@@ -282,7 +285,7 @@ def object_retire(
 
 @router.post("/registry/{kind_key}/{record_id}/cases", response_class=HTMLResponse)
 def object_link_case(
-    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: int, form: SubmittedForm
+    request: Request, session: ReadSession, actor: SignedIn, kind_key: str, record_id: RecordId, form: SubmittedForm
 ) -> Response:
     object_type = "person" if kind_key == PEOPLE else kind_of(kind_key).key
     try:
@@ -566,7 +569,11 @@ def _moment(as_of: str) -> dt.datetime | None:
 
 
 def _errors(error: CivicgridError, fields: tuple[Field, ...]) -> dict[str, str]:
-    """The refusal next to its field: a field's own codes start with its name (``employees_not_a_number``)."""
+    """The refusal next to its field: a field's own codes start with its name (``employees_not_a_number``), or
+    the refusal names it (``detail.field``: too long, unstorable text)."""
+    named = error.detail.get("field")
+    if any(field.name == named for field in fields):
+        return {str(named): error.message}
     for field in fields:
         if error.code.startswith(f"{field.name}_") or error.code.startswith(field.name.removesuffix("_id") + "_"):
             return {field.name: error.message}

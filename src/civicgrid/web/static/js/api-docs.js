@@ -2,5 +2,10 @@
 (function () {
   "use strict";
   var element = document.getElementById("swagger-ui");
-  window.SwaggerUIBundle({ url: element.getAttribute("data-openapi-url"), dom_id: "#swagger-ui" });
+  // The schema section lists the models by their class names (identifiers, not words a reader needs): hidden.
+  window.SwaggerUIBundle({
+    url: element.getAttribute("data-openapi-url"),
+    dom_id: "#swagger-ui",
+    defaultModelsExpandDepth: -1
+  });
 })();
