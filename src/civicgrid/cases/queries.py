@@ -55,6 +55,7 @@ class CaseFilter:
     unplaced: bool | None = None
     main_department_ids: Sequence[int] = ()  # a department inbox: cases these departments lead
     open_only: bool = False
+    conditions: Sequence[ColumnElement[bool]] = ()  # more conditions on "case" (an indicator's cases, from kpi)
 
 
 def filtered(stmt: S, criteria: CaseFilter) -> S:
@@ -84,6 +85,8 @@ def filtered(stmt: S, criteria: CaseFilter) -> S:
         stmt = stmt.where(Case.main_department_id.in_(sorted(criteria.main_department_ids)))
     if criteria.open_only:
         stmt = stmt.where(Case.state.in_(OPEN_STATES))
+    if criteria.conditions:
+        stmt = stmt.where(*criteria.conditions)
     if criteria.text:
         pattern = criteria.text.strip()
         stmt = stmt.where(
