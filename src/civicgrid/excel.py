@@ -24,6 +24,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 PERCENT_FORMAT = "0.0%"
+COUNT_FORMAT = "#,##0"
+DECIMAL_FORMAT = "0.0"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -37,7 +39,7 @@ class Formatted:
 
 def percent(value: float | int | None) -> Formatted:
     """A rate given in percent (99.6) as Excel's own percent: the fraction 0.996, shown as 99.6%."""
-    return Formatted(None if value is None else value / 100.0, PERCENT_FORMAT)
+    return Formatted(None if value is None else round(value / 100.0, 12), PERCENT_FORMAT)  # no 0.9960000000000001
 
 
 def xlsx_response(content: bytes, filename: str) -> Response:

@@ -225,10 +225,29 @@ def test_the_half_year_figures_with_their_comparisons(site: Site) -> None:
         "value": 6,
         "previous": 3,
         "last_year": 2,
-        "change_previous": pytest.approx(100.0),  # 6 against 3
-        "change_last_year": pytest.approx(200.0),  # 6 against 2
+        # 6 against 3 and against 2 would read “增长100%/200%”: too few cases to compare with (kpi.comparable)
+        "change_previous": None,
+        "change_last_year": None,
         "change_unit": "%",
     }
+    assert body["previous_comparison"] == {
+        "period": body["previous_period"],
+        "comparable": False,
+        "code": "too_few_cases",
+        "message": "上期无可比数据",
+        "reason": "上期（2024年下半年）仅受理3件，少于10件，不作比较",
+        "received": 3,
+        "coverage": 1.0,
+        "data_from": "2024-03-11",  # the district's first case
+    }
+    last_year = body["last_year_comparison"]
+    assert (last_year["comparable"], last_year["code"], last_year["message"]) == (
+        False,
+        "data_incomplete",  # the data begins on 11 March: 112 of the half-year's 182 days
+        "上年同期无可比数据",
+    )
+    assert last_year["coverage"] == pytest.approx(112 / 182)
+    assert last_year["reason"] == "数据自2024年3月11日起，上年同期（2024年上半年）只有62%的天数有数据"
     assert figures["registered"]["value"] == 5
     assert figures["closed"]["value"] == 3
     assert figures["closure_rate"]["value"] == pytest.approx(60.0)  # 3 closed of 5 registered
@@ -236,9 +255,9 @@ def test_the_half_year_figures_with_their_comparisons(site: Site) -> None:
     assert figures["satisfaction_rate"]["value"] == pytest.approx(200 / 3)  # satisfied + basically of 3 rated
     assert figures["linked"]["value"] == 1
     assert figures["composite_score"]["change_unit"] == "分"
-    # 环比 of a rate is the difference in percentage points: 2024-H2 closed one of its one registered case.
+    # 2024-H2 closed its one registered case: the value is given, the change against three cases is not
     assert figures["closure_rate"]["previous"] == pytest.approx(100.0)
-    assert figures["closure_rate"]["change_previous"] == pytest.approx(-40.0)
+    assert figures["closure_rate"]["change_previous"] is None
     assert {item["key"] for item in body["headline"]} == set(INDICATORS)
 
 

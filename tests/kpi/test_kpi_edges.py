@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.cases.conftest import STREET, District
+from tests.cases.conftest import STREET, District, beijing
 from tests.kpi.conftest import COUNTED_AT, Story
 
-from civicgrid.cases.models import Channel
+from civicgrid.cases.models import Case, Channel
+from civicgrid.errors import InvalidInputError
 from civicgrid.kpi import service
+from civicgrid.kpi.comparable import Basis, Incomparable
 from civicgrid.kpi.metrics import INDICATORS
 from civicgrid.kpi.periods import parse_period
 from civicgrid.kpi.ranking import honour_lists, longest_overdue, rank
@@ -126,11 +128,21 @@ def test_trend_has_every_day_of_a_month(district: District, story: Story) -> Non
 
 
 def test_comparison_with_the_previous_period(district: District, story: Story) -> None:
-    comparison = service.compare(
-        district.session, district.dispatcher, service.KpiQuery(parse_period("2025-10")), now=COUNTED_AT
-    )
+    october = service.KpiQuery(parse_period("2025-10"))
+    after = beijing(2025, 11, 3, 9, 0)
+    comparison = service.compare(district.session, district.dispatcher, october, now=after)
     assert comparison.previous_period.key == "2025-09" and comparison.last_year_period.key == "2024-10"
     assert comparison.previous.figures.counts.received == 1
+    # The data begins on 30 September (the story's first case): neither September nor last October is comparable.
+    assert comparison.previous_basis and comparison.previous_basis.problem is Incomparable.DATA_INCOMPLETE
+    assert (
+        comparison.change("received", Basis.PREVIOUS) is None and comparison.change("received", Basis.LAST_YEAR) is None
+    )
+    # While October runs (counted on the 20th) it is set against the same twenty days of September and last October.
+    running = service.compare(district.session, district.dispatcher, october, now=COUNTED_AT)
+    assert running.previous_period.key == "2025-09-01..2025-09-20"
+    assert running.last_year_period.key == "2024-10-01..2024-10-20"
+    assert running.previous.figures.counts.received == 0  # the September case came on the 30th
     assert service.change(8, 1, rate=False) == 700.0  # counts: percent change
     assert service.change(75.0, 100.0, rate=True) == -25.0  # rates: percentage points
     assert service.change(5, 0, rate=False) is None
@@ -181,3 +193,36 @@ def test_an_independent_recount_from_the_export_agrees(district: District, story
     assert recount(frame, COUNTED_AT) == asdict(group.figures.counts)
     figures = group.figures
     assert nearest_rank_percentiles(frame) == (figures.median_handle_minutes, figures.p90_handle_minutes)
+
+
+@pytest.mark.parametrize("filters", [{}, {"channel": Channel.HOTLINE_12345}, {"category_code": "01"}])
+def test_each_figures_cases_are_exactly_what_it_counts(district: District, story: Story, filters: Any) -> None:
+    """The list behind a figure (``indicator_filter``) holds the cases its counter counts — the duplicate closed
+    with its master, the suspended, reopened and unanswered cases each where the edge rules put them."""
+    from sqlalchemy import func, select
+
+    from civicgrid.cases.auth import readable
+    from civicgrid.cases.queries import filtered
+
+    d = district
+    query = service.KpiQuery(parse_period("2025-10"), **filters)
+    counts = october(d, d.dispatcher, **filters).figures.counts
+    for key, indicator in INDICATORS.items():
+        if indicator.cases is None:
+            with pytest.raises(InvalidInputError, match="没有对应的案件清单"):
+                service.indicator_filter(query, key, COUNTED_AT)
+            continue
+        cases = filtered(
+            readable(select(func.count()).select_from(Case), d.dispatcher),
+            service.indicator_filter(query, key, COUNTED_AT),
+        )
+        assert d.session.execute(cases).scalar_one() == indicator.cases.size(counts), key
+
+
+def test_the_rounding_every_page_report_and_export_shares() -> None:
+    from civicgrid.kpi.metrics import Unit, format_value, rounded
+
+    assert rounded(2.81359649122807, Unit.HOURS) == 2.8 and format_value(2.81359649122807, Unit.HOURS) == "2.8"
+    assert rounded(99.27083333333334, Unit.PERCENT) == 99.3 and format_value(99.95, Unit.PERCENT) == "100.0"
+    assert rounded(5147, Unit.CASES) == 5147 and format_value(5147, Unit.CASES) == "5,147"
+    assert rounded(None, Unit.SCORE) is None and format_value(None, Unit.SCORE) == "—"

@@ -68,3 +68,28 @@ def test_bad_periods_are_refused_in_chinese(text: str) -> None:
         parse_period(text)
     assert caught.value.code == "invalid_period"
     assert "统计期间" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("period", "today", "previous", "last_year"),
+    [
+        # finished periods: the whole previous period and the whole same period a year earlier
+        ("2025-10", dt.date(2025, 11, 3), "2025-09", "2024-10"),
+        ("2025", dt.date(2026, 1, 1), "2024", "2024"),
+        # running: the same span of each, so that part of a period never stands against a whole one
+        ("2025-10", dt.date(2025, 10, 20), "2025-09-01..2025-09-20", "2024-10-01..2024-10-20"),
+        ("2026", dt.date(2026, 12, 7), "2025-01-01..2025-12-07", "2025-01-01..2025-12-07"),
+        ("2025-03", dt.date(2025, 3, 30), "2025-02", "2024-03-01..2024-03-30"),  # February has only 28 days
+        ("2024-Q1", dt.date(2024, 2, 29), "2023-10-01..2023-11-29", "2023-01-01..2023-02-28"),  # leap day
+        ("2025-W23", dt.date(2025, 6, 4), "2025-05-26..2025-05-28", "2024-06-03..2024-06-05"),  # 52 weeks back
+        ("2025-06-01..2025-06-30", dt.date(2025, 6, 9), "2025-05-02..2025-05-10", "2024-06-01..2024-06-09"),
+        # the last day of a period, and a period not begun yet: compared whole
+        ("2025-10", dt.date(2025, 10, 31), "2025-09", "2024-10"),
+        ("2025-10", dt.date(2025, 9, 1), "2025-09", "2024-10"),
+    ],
+)
+def test_a_running_period_is_compared_with_the_same_span(
+    period: str, today: dt.date, previous: str, last_year: str
+) -> None:
+    found_previous, found_last_year = parse_period(period).bases(today)
+    assert (found_previous.key, found_last_year.key) == (previous, last_year)

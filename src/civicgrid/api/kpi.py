@@ -1,26 +1,31 @@
-"""JSON API of the indicators: a period's figures (with 环比 and 同比), broken down by any dimension, and the list
-of indicators with their formulas. Everything is counted within the caller's readable cases."""
+"""JSON API of the indicators: a period's figures (with 环比 and 同比, and the 12345 三率 over the hotline channels),
+broken down by any dimension, the cases behind any figure, and the list of indicators with their formulas.
+Everything is counted within the caller's readable cases."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from civicgrid import timesource
+from civicgrid.cases import queries
+from civicgrid.cases.views import CaseView, case_views
 from civicgrid.grid.models import GridNode
 from civicgrid.http.bounds import CODE_LENGTH
 from civicgrid.http.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.http.routing import session_router
+from civicgrid.kpi.comparable import Basis, Comparability
+from civicgrid.kpi.hotline import HOTLINE_RATES, HOTLINE_TITLE, hotline_comparison, hotline_query
 from civicgrid.kpi.metrics import INDICATORS, Indicator
 from civicgrid.kpi.params import (
     change_unit,
     default_root,
-    rate_like,
     read_category,
     read_channel,
     read_department,
@@ -30,12 +35,13 @@ from civicgrid.kpi.params import (
 )
 from civicgrid.kpi.periods import PERIOD_HELP, Period
 from civicgrid.kpi.service import (
+    Comparison,
     Dimension,
     Group,
     KpiQuery,
     breakdown,
-    change,
     compare,
+    indicator_filter,
 )
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
@@ -83,9 +89,36 @@ class HeadlineValue(BaseModel):
     value: float | int | None
     previous: float | int | None  # the previous period's value (环比的基期)
     last_year: float | int | None  # the same period last year (同比的基期)
-    change_previous: float | None  # 环比
-    change_last_year: float | None  # 同比
+    change_previous: float | None = Field(description="环比；null：无可比数据（见 previous_comparison）或基期无值")
+    change_last_year: float | None = Field(description="同比；null：无可比数据（见 last_year_comparison）或基期无值")
     change_unit: str  # "%" for counts and hours (relative change), "百分点" for rates, "分" for the score
+
+
+class ComparisonOut(BaseModel):
+    """Whether a comparison period can be compared with (kpi.comparable): at least MIN_CASES cases, and data
+    covering at least MIN_COVERAGE of its days."""
+
+    period: PeriodOut
+    comparable: bool
+    code: str | None = Field(description="无可比数据的原因：data_incomplete（数据不完整）、too_few_cases（案件过少）")
+    message: str | None = Field(description="上年同期无可比数据 / 上期无可比数据；可比时为 null")
+    reason: str | None
+    received: int = Field(description="基期受理量")
+    coverage: float = Field(description="基期有数据的天数占比（0–1）")
+    data_from: dt.date | None = Field(description="数据起始日期（该区最早受理案件的日期）")
+
+    @classmethod
+    def of(cls, judged: Comparability) -> ComparisonOut:
+        return cls(
+            period=PeriodOut.of(judged.period),
+            comparable=judged.comparable,
+            code=None if judged.problem is None else judged.problem.value,
+            message=None if judged.comparable else judged.unavailable,
+            reason=judged.reason or None,
+            received=judged.received,
+            coverage=judged.coverage,
+            data_from=judged.data_from,
+        )
 
 
 class GroupOut(BaseModel):
@@ -100,16 +133,41 @@ class ScopeOut(BaseModel):
     name: str
 
 
+class HotlineOut(BaseModel):
+    """The 12345 三率 over the hotline channels only (12345 and the lines merged into it), as the dashboard's card
+    and the work report state them."""
+
+    title: str
+    channels: list[str]
+    received: int = Field(description="热线渠道受理量")
+    rates: list[HeadlineValue]
+    previous_comparison: ComparisonOut
+    last_year_comparison: ComparisonOut
+
+
 class KpiOut(BaseModel):
     period: PeriodOut
-    previous_period: PeriodOut
-    last_year_period: PeriodOut
+    previous_period: PeriodOut = Field(description="环比基期；统计期间尚未结束时截至同样的天数")
+    last_year_period: PeriodOut = Field(description="同比基期（上年同期）；统计期间尚未结束时截至上年同日")
+    previous_comparison: ComparisonOut
+    last_year_comparison: ComparisonOut
     scope: ScopeOut
     counted_at: dt.datetime
     filters: dict[str, str | None]
     headline: list[HeadlineValue]
+    hotline: HotlineOut
     by: str | None = None
     groups: list[GroupOut] | None = None
+
+
+class KpiCasesOut(BaseModel):
+    """The cases behind one figure: exactly those it counts (a count) or is computed over (a rate's
+    denominator) — ``total`` equals the figure, or the rate's denominator."""
+
+    indicator: str
+    describe: str
+    total: int
+    items: list[CaseView]
 
 
 @dataclass(frozen=True)
@@ -153,25 +211,43 @@ def build_query(session: Session, actor: Actor, params: KpiParams) -> tuple[KpiQ
     return query, root
 
 
-def headline_values(current: Group, previous: Group, last_year: Group) -> list[HeadlineValue]:
+def headline_values(comparison: Comparison, keys: Iterable[str] = INDICATORS) -> list[HeadlineValue]:
     values = []
-    for key, indicator in INDICATORS.items():
-        rate = rate_like(indicator)
-        now, before, year_ago = current.values[key], previous.values[key], last_year.values[key]
+    for key in keys:
+        indicator = INDICATORS[key]
         values.append(
             HeadlineValue(
                 key=key,
                 label=indicator.label,
                 unit=indicator.unit.value,
-                value=now,
-                previous=before,
-                last_year=year_ago,
-                change_previous=change(now, before, rate=rate),
-                change_last_year=change(now, year_ago, rate=rate),
+                value=comparison.current.values[key],
+                previous=comparison.previous.values[key],
+                last_year=comparison.last_year.values[key],
+                change_previous=comparison.change(key, Basis.PREVIOUS),
+                change_last_year=comparison.change(key, Basis.LAST_YEAR),
                 change_unit=change_unit(indicator),
             )
         )
     return values
+
+
+def judged(comparison: Comparison, basis: Basis) -> ComparisonOut:
+    found = comparison.basis(basis)
+    if found is None:  # compare() judges both; only a hand-made Comparison lacks them
+        raise ValueError("a comparison without its comparability")
+    return ComparisonOut.of(found)
+
+
+def hotline_out(query: KpiQuery, comparison: Comparison) -> HotlineOut:
+    channels = hotline_query(query).channels() or frozenset()
+    return HotlineOut(
+        title=HOTLINE_TITLE,
+        channels=sorted(channel.value for channel in channels),
+        received=comparison.current.figures.counts.received,
+        rates=headline_values(comparison, HOTLINE_RATES),
+        previous_comparison=judged(comparison, Basis.PREVIOUS),
+        last_year_comparison=judged(comparison, Basis.LAST_YEAR),
+    )
 
 
 def group_out(group: Group, dimension: Dimension) -> GroupOut:
@@ -193,6 +269,7 @@ def kpi(
     query, root = build_query(session, actor, params)
     now = timesource.now()
     comparison = compare(session, actor, query, now=now, settings=settings)
+    hotline = hotline_comparison(session, actor, query, now=now, settings=settings)
     groups = None
     if dimension is not None:
         found = breakdown(session, actor, query, dimension, now=now, settings=settings)
@@ -201,10 +278,13 @@ def kpi(
         period=PeriodOut.of(query.period),
         previous_period=PeriodOut.of(comparison.previous_period),
         last_year_period=PeriodOut.of(comparison.last_year_period),
+        previous_comparison=judged(comparison, Basis.PREVIOUS),
+        last_year_comparison=judged(comparison, Basis.LAST_YEAR),
         scope=ScopeOut(code=root.code, name=root.name),
         counted_at=now,
         filters=_filters(params, root.code),
-        headline=headline_values(comparison.current, comparison.previous, comparison.last_year),
+        headline=headline_values(comparison),
+        hotline=hotline_out(query, hotline),
         by=dimension.value if dimension else None,
         groups=groups,
     )
@@ -218,6 +298,32 @@ def _filters(params: KpiParams, grid_code: str) -> dict[str, str | None]:
         "channel": params.channel or None,
         "case_type": params.case_type or None,
     }
+
+
+MAX_OFFSET = 10_000_000  # far beyond any district's cases, and well inside every backend's integers
+
+
+@router.get("/cases", summary="某个统计数字背后的案件（与该数字的口径完全一致）")
+def kpi_cases(
+    session: ReadSession,
+    actor: CurrentActor,
+    params: Annotated[KpiParams, Depends(kpi_params)],
+    indicator: Annotated[str, Query(description="指标代码，如 registered、closed、overdue_now、satisfaction_rate")],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> KpiCasesOut:
+    """The cases a figure of ``GET /api/v1/kpi`` (same parameters) counts — for a rate, those it is computed over
+    (满意率: the rated cases) — newest first; ``total`` is the figure (or the rate's denominator)."""
+    query, _ = build_query(session, actor, params)
+    criteria = indicator_filter(query, indicator, timesource.now())
+    cases, total = queries.list_cases(session, actor, criteria, limit=limit, offset=offset)
+    selection = INDICATORS[indicator].cases
+    return KpiCasesOut(
+        indicator=indicator,
+        describe=selection.describe if selection else "",
+        total=total,
+        items=case_views(session, actor, cases),
+    )
 
 
 @router.get("/indicators", summary="指标清单（含计算公式）")

@@ -56,7 +56,9 @@ class CaseFilter:
     unplaced: bool | None = None
     main_department_ids: Sequence[int] = ()  # a department inbox: cases these departments lead
     open_only: bool = False
-    where: Sequence[ColumnElement[bool]] = ()  # conditions of the actor's own (a queue: what she can act on now)
+    conditions: Sequence[
+        ColumnElement[bool]
+    ] = ()  # more conditions on "case": an indicator's cases (kpi), what the actor can act on now (a queue)
 
 
 def filtered(stmt: S, criteria: CaseFilter) -> S:
@@ -86,8 +88,8 @@ def filtered(stmt: S, criteria: CaseFilter) -> S:
         stmt = stmt.where(Case.main_department_id.in_(sorted(criteria.main_department_ids)))
     if criteria.open_only:
         stmt = stmt.where(Case.state.in_(OPEN_STATES))
-    for condition in criteria.where:
-        stmt = stmt.where(condition)
+    if criteria.conditions:
+        stmt = stmt.where(*criteria.conditions)
     if criteria.text:
         pattern = criteria.text.strip()
         stmt = stmt.where(

@@ -95,7 +95,7 @@ def own_reports(actor: Actor) -> tuple[ColumnElement[bool], ...]:
 def queue_filter(actor: Actor, key: str) -> CaseFilter:
     """The queue's filter for this actor: its criteria and what she can act on now."""
     queue = QUEUES[key]
-    return replace(queue.criteria, where=(*queue.criteria.where, actionable_condition(actor, queue.actions)))
+    return replace(queue.criteria, conditions=(*queue.criteria.conditions, actionable_condition(actor, queue.actions)))
 
 
 def queue_counts(
@@ -110,4 +110,6 @@ def within(criteria: CaseFilter, scope: CaseFilter | None) -> CaseFilter:
     """A queue's filter narrowed to a department inbox's cases."""
     if scope is None:
         return criteria
-    return replace(criteria, main_department_ids=scope.main_department_ids, where=(*criteria.where, *scope.where))
+    return replace(
+        criteria, main_department_ids=scope.main_department_ids, conditions=(*criteria.conditions, *scope.conditions)
+    )

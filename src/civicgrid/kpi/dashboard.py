@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from civicgrid import timesource
+from civicgrid.kpi.hotline import hotline_comparison
 from civicgrid.kpi.periods import Period
 from civicgrid.kpi.ranking import HonourLists, OverdueCase, Ranked, honour_lists, longest_overdue, rank
 from civicgrid.kpi.service import (
@@ -45,6 +46,7 @@ class Dashboard:
     department_lists: HonourLists
     grid_lists: HonourLists
     overdue_longest: list[OverdueCase]
+    hotline: Comparison | None = None  # the 12345 三率 over the hotline channels (kpi.hotline); None: not counted
 
     @property
     def period(self) -> Period:
@@ -62,9 +64,7 @@ def build_dashboard(
     """The whole dashboard for the query's period within the actor's scope (or ``query.grid_code``)."""
     now = now or timesource.now()
     root = scope_root(session, actor, query.grid_code)
-    query = KpiQuery(
-        query.period, root.code, query.department_id, query.category_code, query.channel, query.case_type_code
-    )
+    query = replace(query, grid_code=root.code)
 
     # Two passes over the period's cases give every table: counts add up, so each pass serves several.
     weights = weights_from(settings or get_settings())
@@ -79,6 +79,7 @@ def build_dashboard(
         scope_name=root.name,
         counted_at=now,
         comparison=compare(session, actor, query, now=now, settings=settings, current=whole),
+        hotline=hotline_comparison(session, actor, query, now=now, settings=settings),
         trend=fill_trend(query.period, flows[trend_by], weights),
         by_category=places[Dimension.CATEGORY],
         by_grid=grids,

@@ -74,13 +74,24 @@ def counter_columns(now: dt.datetime | None) -> dict[str, ColumnElement[Any]]:
     """The SQL expression of each counter of ``Counts`` (summed per group). ``now`` decides which open cases are
     already due to have been answered; without it (the roll-up, built once and read later) ``due_to_respond``
     counts the answered cases only and the reader adds the unanswered ones due by its own ``now``."""
+    # count(*) FILTER (WHERE …): both backends have it, and SQLite evaluates it faster than sum(CASE …).
+    columns: dict[str, ColumnElement[Any]] = {
+        name: func.count().filter(condition) for name, condition in counter_conditions(now).items()
+    }
+    handled_time = handling_time_condition()
+    columns["handle_minutes_total"] = func.coalesce(func.sum(Case.handle_work_minutes).filter(handled_time), 0)
+    columns["handle_minutes_count"] = func.count().filter(handled_time)
+    return columns
+
+
+def counter_conditions(now: dt.datetime | None) -> dict[str, ColumnElement[bool]]:
+    """Which cases each case counter counts: the one definition the aggregates sum and the case lists select."""
     own = Case.merged_into_id.is_(None)
     closed = and_(Case.state == CaseState.CLOSED.value, own)
     dispatched = and_(Case.dispatched_at.is_not(None), Case.self_handled.is_(False), own)
     in_time = or_(Case.response_due_at.is_(None), Case.responded_at <= Case.response_due_at)
-    handled_time = handling_time_condition()
     answered = Case.responded_at.is_not(None)
-    conditions: dict[str, ColumnElement[bool]] = {
+    return {
         "received": Case.id.is_not(None),
         "duplicates": Case.merged_into_id.is_not(None),
         "registered": and_(Case.registered_at.is_not(None), own),
@@ -106,13 +117,6 @@ def counter_columns(now: dt.datetime | None) -> dict[str, ColumnElement[Any]]:
         "resolved": and_(closed, or_(Case.rating.is_(None), Case.rating != Rating.UNSATISFIED.value)),
         "reopened": and_(Case.reopen_count > 0, own),
     }
-    # count(*) FILTER (WHERE …): both backends have it, and SQLite evaluates it faster than sum(CASE …).
-    columns: dict[str, ColumnElement[Any]] = {
-        name: func.count().filter(condition) for name, condition in conditions.items()
-    }
-    columns["handle_minutes_total"] = func.coalesce(func.sum(Case.handle_work_minutes).filter(handled_time), 0)
-    columns["handle_minutes_count"] = func.count().filter(handled_time)
-    return columns
 
 
 def due_unanswered(now: dt.datetime) -> ColumnElement[bool]:
@@ -288,12 +292,52 @@ class Unit(StrEnum):
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The cases behind a figure — those a count counts, those a rate or a time is computed over (its
+    denominator) — as a condition on the counters' conditions, and their number from the counters: the case
+    list a figure opens selects ``where`` and holds ``size`` cases."""
+
+    describe: str  # what the list says it holds
+    where: Callable[[Mapping[str, ColumnElement[bool]]], ColumnElement[bool]]
+    size: Callable[[Counts], int]
+
+    def condition(self, now: dt.datetime) -> ColumnElement[bool]:
+        return self.where(counter_conditions(now))
+
+
+def counted(counter: str, describe: str) -> Selection:
+    """The cases one counter counts."""
+    return Selection(describe, lambda conditions: conditions[counter], lambda counts: getattr(counts, counter))
+
+
+RECEIVED = counted("received", "期内受理的全部案件（含重复件）")
+CLOSED = counted("closed", "已结案的案件（不含重复件）")
+DISPATCHED = counted("dispatched", "派遣到部门处置的案件")
+TO_CLOSE = Selection(  # 应办结 − 挂账: suspended cases are registered ones, so the difference is a set
+    "应办结且未挂账的案件（已立案，不含重复件和挂账中的）",
+    lambda conditions: and_(conditions["registered"], not_(conditions["suspended"])),
+    lambda counts: counts.registered - counts.suspended,
+)
+HANDLED_IN_TIME = Selection(
+    "计入处置时长的案件（已结案，不含自处置和重复件）",
+    lambda _: handling_time_condition(),
+    lambda counts: counts.handle_minutes_count,
+)
+
+
+@dataclass(frozen=True)
 class Indicator:
     key: str
     label: str
     unit: Unit
     compute: Callable[[Figures], float | int | None]
     higher_is_better: bool | None = None  # None: a volume, neither good nor bad
+    cases: Selection | None = None  # the cases behind it; None: no one set (综合得分 weighs three)
+
+    @property
+    def changes_in_points(self) -> bool:
+        """Rates and scores change in points (个百分点 / 分); counts and hours change in percent."""
+        return self.unit in (Unit.PERCENT, Unit.SCORE)
 
     @property
     def formula(self) -> str:
@@ -304,27 +348,46 @@ class Indicator:
 
 
 _ALL = [
-    Indicator("received", "受理量", Unit.CASES, received),
-    Indicator("registered", "立案数", Unit.CASES, registered),
-    Indicator("registration_rate", "立案率", Unit.PERCENT, registration_rate),
-    Indicator("dispatched", "派遣数", Unit.CASES, dispatched),
-    Indicator("closed", "办结数", Unit.CASES, closed),
-    Indicator("closure_rate", "办结率", Unit.PERCENT, closure_rate, True),
-    Indicator("on_time_closure_rate", "按期办结率", Unit.PERCENT, on_time_closure_rate, True),
-    Indicator("suspended", "挂账数", Unit.CASES, suspended, False),
-    Indicator("overdue_now", "超期数", Unit.CASES, overdue_now, False),
-    Indicator("ever_overdue", "曾超期数", Unit.CASES, ever_overdue, False),
-    Indicator("rework_rate", "返工率", Unit.PERCENT, rework_rate, False),
-    Indicator("extension_rate", "延期率", Unit.PERCENT, extension_rate, False),
-    Indicator("average_handle_hours", "平均处置时长", Unit.HOURS, average_handle_hours, False),
-    Indicator("median_handle_hours", "处置时长中位数", Unit.HOURS, median_handle_hours, False),
-    Indicator("p90_handle_hours", "处置时长P90", Unit.HOURS, p90_handle_hours, False),
-    Indicator("satisfaction_rate", "满意率", Unit.PERCENT, satisfaction_rate, True),
-    Indicator("self_handle_rate", "自处置率", Unit.PERCENT, self_handle_rate),
-    Indicator("linked", "联动事件数", Unit.CASES, linked),
-    Indicator("duplicate_rate", "重复诉求率", Unit.PERCENT, duplicate_rate, False),
-    Indicator("response_rate", "响应率", Unit.PERCENT, response_rate, True),
-    Indicator("resolution_rate", "解决率", Unit.PERCENT, resolution_rate, True),
+    Indicator("received", "受理量", Unit.CASES, received, cases=RECEIVED),
+    Indicator(
+        "registered", "立案数", Unit.CASES, registered, cases=counted("registered", "已立案的案件（不含重复件）")
+    ),
+    Indicator(
+        "registration_rate",
+        "立案率",
+        Unit.PERCENT,
+        registration_rate,
+        cases=Selection(
+            "受理的案件（不含重复件）",
+            lambda conditions: not_(conditions["duplicates"]),
+            lambda counts: counts.received - counts.duplicates,
+        ),
+    ),
+    Indicator("dispatched", "派遣数", Unit.CASES, dispatched, cases=DISPATCHED),
+    Indicator("closed", "办结数", Unit.CASES, closed, cases=CLOSED),
+    Indicator("closure_rate", "办结率", Unit.PERCENT, closure_rate, True, TO_CLOSE),
+    Indicator("on_time_closure_rate", "按期办结率", Unit.PERCENT, on_time_closure_rate, True, CLOSED),
+    Indicator("suspended", "挂账数", Unit.CASES, suspended, False, counted("suspended", "挂账中的案件")),
+    Indicator("overdue_now", "超期数", Unit.CASES, overdue_now, False, counted("overdue_now", "在办且已超期的案件")),
+    Indicator("ever_overdue", "曾超期数", Unit.CASES, ever_overdue, False, counted("ever_overdue", "曾超期的案件")),
+    Indicator("rework_rate", "返工率", Unit.PERCENT, rework_rate, False, CLOSED),
+    Indicator("extension_rate", "延期率", Unit.PERCENT, extension_rate, False, DISPATCHED),
+    Indicator("average_handle_hours", "平均处置时长", Unit.HOURS, average_handle_hours, False, HANDLED_IN_TIME),
+    Indicator("median_handle_hours", "处置时长中位数", Unit.HOURS, median_handle_hours, False, HANDLED_IN_TIME),
+    Indicator("p90_handle_hours", "处置时长P90", Unit.HOURS, p90_handle_hours, False, HANDLED_IN_TIME),
+    Indicator("satisfaction_rate", "满意率", Unit.PERCENT, satisfaction_rate, True, counted("rated", "已评价的案件")),
+    Indicator("self_handle_rate", "自处置率", Unit.PERCENT, self_handle_rate, cases=CLOSED),
+    Indicator("linked", "联动事件数", Unit.CASES, linked, cases=counted("linked", "多部门联动处置的案件")),
+    Indicator("duplicate_rate", "重复诉求率", Unit.PERCENT, duplicate_rate, False, RECEIVED),
+    Indicator(
+        "response_rate",
+        "响应率",
+        Unit.PERCENT,
+        response_rate,
+        True,
+        counted("due_to_respond", "应响应的案件（已响应或已过立案时限）"),
+    ),
+    Indicator("resolution_rate", "解决率", Unit.PERCENT, resolution_rate, True, TO_CLOSE),
     Indicator("composite_score", "综合得分", Unit.SCORE, composite_score, True),
 ]
 INDICATORS: dict[str, Indicator] = {indicator.key: indicator for indicator in _ALL}
@@ -335,10 +398,23 @@ def evaluate(figures: Figures) -> dict[str, float | int | None]:
     return {key: indicator.value(figures) for key, indicator in INDICATORS.items()}
 
 
+DECIMALS = 1  # every figure that is not a count: rates in percent, hours, scores
+
+
+def rounded(value: float | int | None, unit: Unit) -> float | int | None:
+    """A figure at the precision every page, report and export shows: counts whole, the rest to one decimal."""
+    if value is None:
+        return None
+    if unit is Unit.CASES:
+        return int(value)
+    return round(float(value), DECIMALS)
+
+
 def format_value(value: float | int | None, unit: Unit) -> str:
     """A figure as the pages and reports show it: 38,606 (件), 99.6 (%), 12.5 (小时); “—” when nothing is counted."""
-    if value is None:
+    shown = rounded(value, unit)
+    if shown is None:
         return "—"
     if unit is Unit.CASES:
-        return f"{int(value):,}"
-    return f"{value:.1f}"
+        return f"{shown:,}"
+    return f"{shown:.{DECIMALS}f}"

@@ -89,7 +89,7 @@ def _read_choice(kind: type[Choice], value: str, what: str, code: str, parameter
 
 def rate_like(indicator: Indicator) -> bool:
     """Rates and scores change in points (个百分点 / 分); counts and hours change in percent."""
-    return indicator.unit in (Unit.PERCENT, Unit.SCORE)
+    return indicator.changes_in_points
 
 
 def change_unit(indicator: Indicator) -> str:

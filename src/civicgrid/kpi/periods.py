@@ -119,6 +119,26 @@ class Period:
             return Period(self.first - dt.timedelta(weeks=52), self.last - dt.timedelta(weeks=52), self.granularity)
         return Period(_shift_year(self.first, -1), _shift_year(self.last, -1), self.granularity)
 
+    def through(self, day: dt.date) -> Period:
+        """The period up to ``day`` (included) when it would end later — 2025年1月1日至12月7日 for 2025 cut on
+        7 December; the period itself otherwise."""
+        if not self.first <= day < self.last:
+            return self
+        return Period(self.first, day, Granularity.CUSTOM)
+
+    def bases(self, today: dt.date) -> tuple[Period, Period]:
+        """The periods 环比 and 同比 compare with: ``previous()`` and ``same_last_year()`` — cut to the same span
+        while the period is still running on ``today`` (the counting day), so that a running period is never set
+        against a whole one: December's first seven days against November's and last December's first seven,
+        今年1-12月（截至12月7日） against 上年1月1日至12月7日."""
+        previous, last_year = self.previous(), self.same_last_year()
+        if not self.first <= today < self.last:
+            return previous, last_year
+        elapsed = today - self.first
+        # 52 weeks back for a week; otherwise the same date a year ago (上年同期 ends on 12月7日, leap year or not)
+        year_day = last_year.first + elapsed if self.granularity is Granularity.WEEK else _shift_year(today, -1)
+        return previous.through(previous.first + elapsed), last_year.through(year_day)
+
     def months(self) -> list[Period]:
         """The calendar months the period touches, clipped to the period (the trend line's points)."""
         found, cursor = [], self.first.replace(day=1)

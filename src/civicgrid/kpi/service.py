@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Table, and_, func, literal, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, Table, and_, false, func, literal, select
 from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, aliased
 
@@ -22,8 +22,10 @@ from civicgrid.code_prefix import code_starts_with
 from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.grid.models import GridNode
+from civicgrid.kpi.comparable import Basis, Comparability, data_start
 from civicgrid.kpi.metrics import (
     COUNTER_NAMES,
+    INDICATORS,
     Counts,
     Figures,
     Weights,
@@ -32,7 +34,7 @@ from civicgrid.kpi.metrics import (
     evaluate,
     handling_time_condition,
 )
-from civicgrid.kpi.periods import Period
+from civicgrid.kpi.periods import BEIJING, Period
 from civicgrid.kpi.rollup import cells_keeping, code_length_for, current_months, month_key, segments
 from civicgrid.kpi.sql import beijing_day, beijing_month
 from civicgrid.org.actor import ALL_GRIDS, Actor
@@ -77,9 +79,16 @@ class KpiQuery:
     category_code: str | None = None  # a category subtree
     channel: Channel | None = None
     case_type_code: str | None = None
+    channel_group: frozenset[Channel] = frozenset()  # several channels (the hotlines); empty = no such filter
 
     def for_period(self, period: Period) -> KpiQuery:
         return replace(self, period=period)
+
+    def channels(self) -> frozenset[Channel] | None:
+        """The channels counted (both channel filters at once); None: every channel."""
+        if self.channel is None:
+            return self.channel_group or None
+        return frozenset({self.channel}) & self.channel_group if self.channel_group else frozenset({self.channel})
 
 
 @dataclass(frozen=True)
@@ -104,20 +113,41 @@ def cohort(actor: Actor, query: KpiQuery) -> Select[Any]:
     is in her scope, and the grid filter drops everything else. Skipping the test's OR (scope, escalation,
     departments, own reports) for the dashboard's usual query is what keeps PostgreSQL on a plain range scan."""
     stmt = select(Case.id) if _covered(actor, query) else readable(select(Case.id), actor)
-    criteria = CaseFilter(
-        grid_code=query.grid_code,
-        main_department_ids=() if query.department_id is None else (query.department_id,),
-        channels=() if query.channel is None else (query.channel,),
-        reported_from=query.period.start_utc,
-        reported_to=query.period.end_utc,
-    )
-    stmt = filtered(stmt, criteria)
+    return filtered(stmt, cohort_filter(query))
+
+
+def cohort_filter(query: KpiQuery) -> CaseFilter:
+    """The query's cohort as the case list's filter (period, grid, main department, category, channels, case
+    type) — the one definition ``cohort`` counts and a figure's case list selects."""
+    conditions: list[ColumnElement[bool]] = []
     if query.category_code:  # a subquery, not filtered()'s join: the category breakdown joins the table itself
         subtree = select(Category.id).where(code_starts_with(Category.code, query.category_code))
-        stmt = stmt.where(Case.category_id.in_(subtree))
+        conditions.append(Case.category_id.in_(subtree))
     if query.case_type_code:
-        stmt = stmt.where(Case.case_type_code == query.case_type_code)
-    return stmt
+        conditions.append(Case.case_type_code == query.case_type_code)
+    channels = query.channels()
+    if channels is not None and not channels:  # two channel filters that exclude each other
+        conditions.append(false())
+    return CaseFilter(
+        grid_code=query.grid_code,
+        main_department_ids=() if query.department_id is None else (query.department_id,),
+        channels=sorted(channels or ()),
+        reported_from=query.period.start_utc,
+        reported_to=query.period.end_utc,
+        conditions=conditions,
+    )
+
+
+def indicator_filter(query: KpiQuery, indicator_key: str, now: dt.datetime) -> CaseFilter:
+    """The cases behind one figure of the query — those it counts, or the ones a rate or time is computed over —
+    as the case list's filter: the cohort and the indicator's own selection (``Indicator.cases``)."""
+    indicator = INDICATORS.get(indicator_key)
+    if indicator is None or indicator.cases is None:
+        raise InvalidInputError(
+            f"指标“{indicator_key}”没有对应的案件清单", code="invalid_indicator", detail={"indicator": indicator_key}
+        )
+    criteria = cohort_filter(query)
+    return replace(criteria, conditions=[*criteria.conditions, indicator.cases.condition(now)])
 
 
 def _covered(actor: Actor, query: KpiQuery) -> bool:
@@ -169,6 +199,23 @@ class Comparison:
     last_year: Group  # 同比
     previous_period: Period
     last_year_period: Period
+    previous_basis: Comparability | None = None  # whether 环比 may be computed (None: not judged, it may)
+    last_year_basis: Comparability | None = None
+
+    def basis(self, basis: Basis) -> Comparability | None:
+        return self.previous_basis if basis is Basis.PREVIOUS else self.last_year_basis
+
+    def comparable(self, basis: Basis) -> bool:
+        judged = self.basis(basis)
+        return judged is None or judged.comparable
+
+    def change(self, key: str, basis: Basis) -> float | None:
+        """The indicator's 环比 or 同比 (``change``); None when there is nothing to compare with, or when the
+        comparison period is not comparable (``kpi.comparable``)."""
+        if not self.comparable(basis):
+            return None
+        earlier = self.previous if basis is Basis.PREVIOUS else self.last_year
+        return change(self.current.values[key], earlier.values[key], rate=INDICATORS[key].changes_in_points)
 
 
 def compare(
@@ -180,9 +227,12 @@ def compare(
     settings: Settings | None = None,
     current: Group | None = None,
 ) -> Comparison:
-    """The query's figures with 环比 and 同比 (counts only for the earlier periods). A caller that already has
-    the current figures passes them as ``current``; a year's previous period is its last year, counted once."""
-    previous_period, last_year_period = query.period.previous(), query.period.same_last_year()
+    """The query's figures with 环比 and 同比 (counts only for the earlier periods), each judged comparable or not
+    (``kpi.comparable``). A running period is compared with the same span of the earlier ones
+    (``Period.bases``). A caller that already has the current figures passes them as ``current``; a year's
+    previous period is its last year, counted once."""
+    now = now or timesource.now()
+    previous_period, last_year_period = query.period.bases(now.astimezone(BEIJING).date())
 
     def counted(period: Period) -> Group:
         return headline(session, actor, query.for_period(period), now=now, settings=settings, percentiles=False)
@@ -191,7 +241,16 @@ def compare(
     last_year = previous if last_year_period == previous_period else counted(last_year_period)
     if current is None:
         current = headline(session, actor, query, now=now, settings=settings)
-    return Comparison(current, previous, last_year, previous_period, last_year_period)
+    data_from = data_start(session, query.grid_code)
+    return Comparison(
+        current,
+        previous,
+        last_year,
+        previous_period,
+        last_year_period,
+        Comparability(Basis.PREVIOUS, previous_period, previous.figures.counts.received, data_from),
+        Comparability(Basis.LAST_YEAR, last_year_period, last_year.figures.counts.received, data_from),
+    )
 
 
 def change(current: float | int | None, earlier: float | int | None, *, rate: bool) -> float | None:
@@ -282,11 +341,17 @@ def _finish(
 
 
 def trend(
-    session: Session, actor: Actor, query: KpiQuery, *, now: dt.datetime | None = None, settings: Settings | None = None
+    session: Session,
+    actor: Actor,
+    query: KpiQuery,
+    *,
+    now: dt.datetime | None = None,
+    settings: Settings | None = None,
+    percentiles: bool = False,
 ) -> list[Group]:
     """Month by month (day by day within a month or shorter), every bucket of the period present."""
     dimension = trend_dimension(query.period)
-    found = breakdown(session, actor, query, dimension, now=now, settings=settings)
+    found = breakdown(session, actor, query, dimension, now=now, settings=settings, percentiles=percentiles)
     return fill_trend(query.period, found, weights_from(settings or get_settings()))
 
 
@@ -413,9 +478,9 @@ def _cell_plan(actor: Actor, query: KpiQuery, keys: list[RawKey]) -> tuple[Table
     }
     if query.department_id is not None:
         filters["department_id"] = lambda table: table.c.department_id == query.department_id
-    channel = query.channel
-    if channel is not None:
-        filters["channel"] = lambda table: table.c.channel == channel.value
+    channels = query.channels()
+    if channels is not None:
+        filters["channel"] = lambda table: table.c.channel.in_(sorted(channel.value for channel in channels))
     if query.category_code:
         subtree = select(Category.id).where(code_starts_with(Category.code, query.category_code))
         filters["category_id"] = lambda table: table.c.category_id.in_(subtree)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from civicgrid.kpi.comparable import Basis
 from civicgrid.kpi.metrics import INDICATORS, Unit, format_value
 from civicgrid.kpi.periods import BEIJING, Period
-from civicgrid.kpi.service import change
+from civicgrid.kpi.service import Comparison, change
 
 Values = Mapping[str, float | int | None]
 
@@ -61,6 +62,17 @@ def comparison(word: str, key: str, current: Values, earlier: Values) -> str | N
         up = "提高" if indicator.higher_is_better else "上升"
         return f"{word}{up if delta > 0 else '下降'}{magnitude}个百分点"
     return f"{word}{'增长' if delta > 0 else '下降'}{magnitude}%"
+
+
+def compared_with(compared: Comparison, key: str, basis: Basis, *, say_unavailable: bool = False) -> str | None:
+    """The indicator's 同比/环比 as ``comparison`` words it — or, when the comparison period cannot be compared
+    with (``kpi.comparable``: too few cases, or data that begins part-way), None, or “上年同期无可比数据” /
+    “上期无可比数据” with ``say_unavailable`` (say it once, with the first figure, not after every rate)."""
+    if not compared.comparable(basis):
+        judged = compared.basis(basis)
+        return judged.unavailable if say_unavailable and judged is not None else None
+    earlier = compared.previous if basis is Basis.PREVIOUS else compared.last_year
+    return comparison(basis.word, key, compared.current.values, earlier.values)
 
 
 def joined(parts: list[str | None], separator: str = "，") -> str:

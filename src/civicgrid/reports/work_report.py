@@ -11,14 +11,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from civicgrid.kpi.comparable import Basis
 from civicgrid.kpi.dashboard import Dashboard
-from civicgrid.kpi.metrics import INDICATORS, Unit, Weights
+from civicgrid.kpi.hotline import HOTLINE_RATES, hotline_channels_text
+from civicgrid.kpi.metrics import INDICATORS, Unit
 from civicgrid.kpi.ranking import MIN_CASES_TO_RANK, HonourLists, OverdueCase, Ranked
 from civicgrid.kpi.recurring import RecurringProblem
 from civicgrid.kpi.service import Group
 from civicgrid.reports import charts, draft, phrasing
 from civicgrid.reports.document import Block, Column, Document, Figure, Heading, Paragraph, ParagraphKind, Table
-from civicgrid.reports.phrasing import cell, comparison, joined, stated, with_unit
+from civicgrid.reports.phrasing import cell, compared_with, joined, stated, with_unit
 
 SECTIONS = (
     "总体情况",
@@ -129,7 +131,7 @@ def _overview(writer: _Writer, d: Dashboard, with_charts: bool) -> None:
         writer.paragraph(f"{opening}，{d.scope_name}未受理群众诉求。")
         return
     writer.paragraph(headline_sentence(d))
-    writer.paragraph(three_rates_sentence(values, d.comparison.current.figures.weights))
+    writer.paragraph(three_rates_sentence(d))
     writer.paragraph(efficiency_sentence(values))
     writer.paragraph(backlog_sentence(values))
     if with_charts:
@@ -145,21 +147,22 @@ def _bucket_unit(trend: Sequence[Group]) -> str:
 def headline_sentence(d: Dashboard) -> str:
     """今年1-6月，海川街道共受理群众诉求X件，同比增长X%，环比下降X%，其中12345热线X件、……；立案X件，……"""
     compared = d.comparison
-    now, last_year, previous = compared.current.values, compared.last_year.values, compared.previous.values
+    now = compared.current.values
     ring = compared.previous_period != compared.last_year_period  # a year's 环比 is its 同比
+    bases = [Basis.LAST_YEAR, Basis.PREVIOUS] if ring else [Basis.LAST_YEAR]
 
-    def changes(key: str) -> str | None:
-        found = joined(
-            [comparison("同比", key, now, last_year), comparison("环比", key, now, previous) if ring else None]
-        )
-        return found or None
+    def changes(key: str, *, first: bool = False) -> str | None:
+        """The figure's changes; the first figure also says which comparison there is no data for."""
+        if first and len(bases) == 2 and not any(compared.comparable(basis) for basis in bases):
+            return "上年同期和上期均无可比数据"
+        return joined([compared_with(compared, key, basis, say_unavailable=first) for basis in bases]) or None
 
     opening = phrasing.period_opening(d.period, d.counted_at)
     channels = "、".join(f"{g.label}{with_unit(g.values['received'], Unit.CASES)}" for g in d.by_channel)
     received = joined(
         [
             f"{opening}，{d.scope_name}共受理群众诉求{with_unit(now['received'], Unit.CASES)}",
-            changes("received"),
+            changes("received", first=True),
             f"其中{channels}" if channels else None,
         ]
     )
@@ -181,11 +184,21 @@ def _with_change(text: str, change: str | None) -> str:
     return f"{text}（{change}）" if change else text
 
 
-def three_rates_sentence(values: phrasing.Values, weights: Weights) -> str:
-    """按“三率”考核口径，响应率X%、解决率X%、满意率X%，综合得分X分（权重……）。"""
-    rates = "、".join(stated(values, key) for key in ("response_rate", "resolution_rate", "satisfaction_rate"))
+def three_rates_sentence(d: Dashboard) -> str:
+    """按“三率”考核口径，热线诉求（12345热线、……）共X件，响应率X%、解决率X%、满意率X%；全部诉求综合得分X分（权重……）。
+    The 三率 are the hotline's (``kpi.hotline``, as on the dashboard's card); the 综合得分 weighs every channel's."""
+    values, weights = d.comparison.current.values, d.comparison.current.figures.weights
     shares = f"响应率{weights.response:g}%、解决率{weights.resolution:g}%、满意率{weights.satisfaction:g}%"
-    return f"按“三率”考核口径，{rates}，{stated(values, 'composite_score')}（权重：{shares}）。"
+    score = f"{stated(values, 'composite_score')}（权重：{shares}）"
+    if d.hotline is None:  # a dashboard made without the hotline's figures: the 三率 of every channel
+        rates = "、".join(stated(values, key) for key in HOTLINE_RATES)
+        return f"按“三率”考核口径，{rates}，{score}。"
+    hotline = d.hotline.current
+    if not hotline.figures.counts.received:
+        return f"按“三率”考核口径，期内无热线诉求；全部诉求{score}。"
+    counted = with_unit(hotline.figures.counts.received, Unit.CASES)
+    rates = "、".join(stated(hotline.values, key) for key in HOTLINE_RATES)
+    return f"按“三率”考核口径，热线诉求（{hotline_channels_text()}）共{counted}，{rates}；全部诉求{score}。"
 
 
 def efficiency_sentence(values: phrasing.Values) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from civicgrid import timesource
 from civicgrid.cases import queries
 from civicgrid.cases.auth import readable
 from civicgrid.cases.models import Case, CaseState, Channel, Rating
@@ -20,6 +21,9 @@ from civicgrid.excel import workbook_bytes, xlsx_response
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
 from civicgrid.http.routing import session_router
+from civicgrid.kpi.metrics import INDICATORS
+from civicgrid.kpi.periods import parse_period
+from civicgrid.kpi.service import KpiQuery, indicator_filter
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission, Role
@@ -47,6 +51,8 @@ class ListQuery:
     sort: str = queries.Sort.NEWEST.value
     after: str = ""
     size: str = ""
+    lead: str = ""  # 主办部门 (the main department), where ``department`` is any department working on it
+    indicator: str = ""  # the cases behind a dashboard figure (kpi.service.indicator_filter)
 
     @classmethod
     def of(cls, request: Request) -> ListQuery:
@@ -64,7 +70,10 @@ class ListQuery:
         return urlencode({k: v for k, v in values.items() if v}, doseq=True)
 
 
-_SCALARS = ("queue", "category", "grid", "department", "q", "date_from", "date_to", "sort", "after", "size")
+_SCALARS = (
+    "queue", "category", "grid", "department", "q", "date_from", "date_to", "sort", "after", "size", "lead",
+    "indicator",
+)  # fmt: skip
 PAGE_SIZES = (20, 50, 100)
 
 
@@ -75,7 +84,8 @@ def criteria_of(session: Session, actor: Actor, query: ListQuery) -> queries.Cas
         channels = [Channel(c) for c in query.channels] or list(base.channels)
     except ValueError as error:
         raise InvalidInputError("筛选条件无效", code="invalid_filter") from error
-    return queries.CaseFilter(
+    lead = _department_id(session, actor, query.lead)
+    criteria = queries.CaseFilter(
         states=states,
         channels=channels,
         category_code=query.category or None,
@@ -85,11 +95,49 @@ def criteria_of(session: Session, actor: Actor, query: ListQuery) -> queries.Cas
         overdue=base.overdue,
         open_only=base.open_only,
         unplaced=base.unplaced,
-        where=base.where,
+        conditions=base.conditions,
         text=query.q or None,
         reported_from=local_day(query.date_from),
         reported_to=local_day(query.date_to, end=True),
+        main_department_ids=() if lead is None else (lead,),
     )
+    if not query.indicator:
+        return criteria
+    # A dashboard figure's cases: its cohort and its selection as the KPI module defines them (the list's own
+    # grid/category/channel/date filters name the same cohort), narrowed only by what the list adds itself.
+    behind = indicator_filter(_kpi_query(query, channels, lead), query.indicator, timesource.now())
+    return replace(
+        behind,
+        states=criteria.states,
+        department_id=criteria.department_id,
+        due_soon=criteria.due_soon,
+        overdue=criteria.overdue,
+        open_only=criteria.open_only,
+        unplaced=criteria.unplaced,
+        conditions=(*behind.conditions, *criteria.conditions),  # a queue's, when the list is also one
+        text=criteria.text,
+    )
+
+
+def _kpi_query(query: ListQuery, channels: list[Channel], lead: int | None) -> KpiQuery:
+    if not (query.date_from and query.date_to):
+        raise InvalidInputError("按统计指标查看案件，请填写上报起止日期", code="invalid_filter")
+    period = parse_period(f"{query.date_from}..{query.date_to}")  # the dates are checked above (local_day)
+    return KpiQuery(
+        period,
+        grid_code=query.grid or None,
+        department_id=lead,
+        category_code=query.category or None,
+        channel_group=frozenset(channels),
+    )
+
+
+def indicator_label(query: ListQuery) -> str | None:
+    """What the list holds when it is a dashboard figure's cases: “立案数：已立案的案件（不含重复件）”."""
+    indicator = INDICATORS.get(query.indicator)
+    if indicator is None or indicator.cases is None:
+        return None
+    return f"{indicator.label}：{indicator.cases.describe}"
 
 
 def _department_id(session: Session, actor: Actor, code: str) -> int | None:
@@ -124,6 +172,12 @@ def rows_of(cases: list[Case], index: GridIndex, departments: dict[int, str]) ->
         )
         for case in cases
     ]
+
+
+def _department_name(session: Session, code: str) -> str:
+    if not code:
+        return ""
+    return session.execute(select(Department.name).where(Department.code == code)).scalar_one_or_none() or code
 
 
 def _department_names(session: Session) -> dict[int, str]:
@@ -182,6 +236,9 @@ def _render_list(
         "next_link": f"{base_path}?{query.link(after=result.next_cursor)}" if result.next_cursor else None,
         "first_link": f"{base_path}?{query.link(after='')}" if query.after else None,
         "export_link": f"/cases/export.xlsx?{query.link(after='')}",
+        "indicator_label": indicator_label(query),
+        "lead_name": _department_name(session, query.lead),
+        "without_indicator": f"{base_path}?{query.link(after='', indicator='', lead='')}",
         "queues": [(key, QUEUES[key].label) for key in queues_for(actor)],
         "states": list(CaseState),
         "channels": list(Channel),

@@ -16,20 +16,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from civicgrid import timesource
-from civicgrid.cases.models import CaseState, Channel
+from civicgrid.cases.models import Channel
 from civicgrid.errors import InvalidInputError
-from civicgrid.excel import percent, workbook_bytes
+from civicgrid.excel import COUNT_FORMAT, DECIMAL_FORMAT, Formatted, percent, workbook_bytes
 from civicgrid.grid.index import grid_index
 from civicgrid.grid.models import GridNode
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, settings_of
 from civicgrid.http.routing import session_router
+from civicgrid.kpi.comparable import Basis
 from civicgrid.kpi.dashboard import Dashboard, build_dashboard
-from civicgrid.kpi.metrics import INDICATORS, Counts, Figures, Indicator, Unit, evaluate, format_value
+from civicgrid.kpi.hotline import HOTLINE_RATES, HOTLINE_TITLE, hotline_channels_text, hotline_query
+from civicgrid.kpi.metrics import INDICATORS, Counts, Figures, Indicator, Unit, evaluate, format_value, rounded
 from civicgrid.kpi.params import (
     change_unit,
     current_year,
     default_root,
-    rate_like,
     read_category,
     read_channel,
     read_department,
@@ -38,12 +39,12 @@ from civicgrid.kpi.params import (
 from civicgrid.kpi.periods import BEIJING, Granularity, Period, parse_period
 from civicgrid.kpi.ranking import HonourLists, Ranked, honour_lists, rank
 from civicgrid.kpi.service import (
+    Comparison,
     Dimension,
     Group,
     KpiQuery,
     actor_roots,
     breakdown,
-    change,
     trend,
     weights_from,
 )
@@ -63,7 +64,6 @@ HEADLINE_KEYS = (
     "received", "registered", "closed", "closure_rate", "on_time_closure_rate", "satisfaction_rate",
     "overdue_now", "linked", "average_handle_hours", "composite_score",
 )  # fmt: skip
-HOTLINE_RATES = ("response_rate", "resolution_rate", "satisfaction_rate")  # 12345 三率
 TABLE_KEYS = (
     "received", "registered", "closed", "closure_rate", "on_time_closure_rate", "satisfaction_rate", "overdue_now",
     "composite_score",
@@ -77,19 +77,6 @@ RANKABLE = tuple(key for key, indicator in INDICATORS.items() if indicator.highe
 DEFAULT_RANK = "composite_score"
 YEARS_OFFERED = 3
 
-# The case list's filters that express an indicator's subset exactly or nearly; any other indicator links to the
-# period and the group alone (the list has no filter for 按期, 满意 or 联动, and inventing one would mislead).
-_REGISTERED_STATES = [
-    CaseState.REGISTERED, CaseState.DISPATCHED, CaseState.IN_PROGRESS, CaseState.HANDLED, CaseState.SUSPENDED,
-    CaseState.CLOSED,
-]  # fmt: skip
-LIST_FILTERS: dict[str, dict[str, Any]] = {
-    "registered": {"state": [state.value for state in _REGISTERED_STATES]},
-    "dispatched": {"state": [state.value for state in _REGISTERED_STATES if state is not CaseState.REGISTERED]},
-    "closed": {"state": [CaseState.CLOSED.value]},
-    "suspended": {"state": [CaseState.SUSPENDED.value]},
-    "overdue_now": {"queue": "overdue"},
-}
 EXPORT_TABLES = {
     "category": Dimension.CATEGORY,
     "grid": Dimension.GRID,
@@ -242,15 +229,21 @@ def with_unit(value: float | int | None, key: str) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """One 环比 or 同比 as shown: the arrow and amount, and whether it is good news."""
+    """One 环比 or 同比 as shown: the arrow and amount, and whether it is good news — or, against a period that
+    cannot be compared with (``kpi.comparable``), “上年同期无可比数据” and why."""
 
     text: str
     direction: str  # up | down | flat | none
     tone: str  # better | worse | neutral
+    note: str = ""  # why there is no change (the tooltip)
 
     @classmethod
-    def of(cls, indicator: Indicator, current: float | int | None, earlier: float | int | None) -> Change:
-        amount = change(current, earlier, rate=rate_like(indicator))
+    def of(cls, key: str, comparison: Comparison, basis: Basis) -> Change:
+        judged = comparison.basis(basis)
+        if judged is not None and not judged.comparable:
+            return cls(judged.unavailable, "none", "neutral", judged.reason)
+        indicator = INDICATORS[key]
+        amount = comparison.change(key, basis)
         if amount is None:
             return cls("—", "none", "neutral")
         if abs(amount) < 0.05:
@@ -271,6 +264,7 @@ class Figure:
     unit: str
     value: str
     href: str | None
+    cases: int | None  # how many cases the link opens (the figure itself for a count)
     previous: Change
     last_year: Change
     formula: str
@@ -278,8 +272,9 @@ class Figure:
 
 @dataclass(frozen=True)
 class CaseLinks:
-    """Links to the case list (/cases) with the filters that match a number: the period's reporting dates, the
-    dashboard's own filters, the group's, and the indicator's where the list can express it."""
+    """Links to the case list (/cases) of exactly the cases behind a number: the indicator (``indicator=…``,
+    which the list resolves through ``kpi.service.indicator_filter``) within the dashboard's cohort — the period's
+    reporting dates, its grid, category, main department (``lead``) and channel — and the group's own filter."""
 
     base: dict[str, Any]
 
@@ -291,14 +286,23 @@ class CaseLinks:
             "date_to": query.period.last.isoformat(),
             "grid": resolved.root.code,
             "category": query.category_code or "",
-            "department": resolved.department_code,
+            "lead": resolved.department_code,
             "channel": query.channel.value if query.channel else "",
         }
         return cls(base)
 
-    def to(self, indicator_key: str | None, group: dict[str, Any] | None = None) -> str:
-        values = {**self.base, **(group or {}), **LIST_FILTERS.get(indicator_key or "", {})}
+    def to(self, indicator_key: str, group: dict[str, Any] | None = None) -> str | None:
+        """The list of the indicator's cases in the group; None for an indicator without one set (综合得分)."""
+        if INDICATORS[indicator_key].cases is None:
+            return None
+        values = {**self.base, **(group or {}), "indicator": indicator_key}
         return "/cases?" + urlencode({key: value for key, value in values.items() if value}, doseq=True)
+
+
+def cases_behind(key: str, group: Group) -> int | None:
+    """How many cases the indicator's list of the group holds."""
+    selection = INDICATORS[key].cases
+    return None if selection is None else selection.size(group.figures.counts)
 
 
 @dataclass(frozen=True)
@@ -306,6 +310,7 @@ class Cell:
     key: str
     text: str
     href: str | None
+    cases: int | None = None
 
 
 @dataclass(frozen=True)
@@ -331,9 +336,21 @@ class RankedRow:
     rank: int | None
     label: str
     value: str
+    value_href: str | None
+    value_cases: int | None
     received: int
     received_href: str | None
     assisted: int | None
+
+
+@dataclass(frozen=True)
+class Hotline:
+    """The 12345 三率 card: its title, the channels it counts and how many of their cases."""
+
+    title: str
+    channels: str
+    received: int
+    figures: list[Figure]
 
 
 @dataclass(frozen=True)
@@ -370,30 +387,45 @@ class View:
                 return {"grid": key} if key in self.child_codes else None
             case Dimension.DEPARTMENT:
                 code = self.department_codes.get(key)
-                return {"department": code} if code else None
+                return {"lead": code} if code else None
             case Dimension.CHANNEL:
                 return {"channel": key}
         return _bucket_dates(key, self.resolved.query.period)
 
-    def figures(self, keys: Sequence[str]) -> list[Figure]:
-        comparison = self.dashboard.comparison
+    def figures(
+        self, keys: Sequence[str], comparison: Comparison | None = None, group: dict[str, Any] | None = None
+    ) -> list[Figure]:
+        """Headline figures of ``comparison`` (the dashboard's own by default), linked within ``group``."""
+        comparison = comparison or self.dashboard.comparison
         result = []
         for key in keys:
             indicator = INDICATORS[key]
-            current = comparison.current.values[key]
+            current = comparison.current
             result.append(
                 Figure(
                     key=key,
                     label=indicator.label,
                     unit="" if indicator.unit is Unit.CASES else indicator.unit.value,
-                    value=shown(current, key),
-                    href=self.links.to(key),
-                    previous=Change.of(indicator, current, comparison.previous.values[key]),
-                    last_year=Change.of(indicator, current, comparison.last_year.values[key]),
+                    value=shown(current.values[key], key),
+                    href=self.links.to(key, group),
+                    cases=cases_behind(key, current),
+                    previous=Change.of(key, comparison, Basis.PREVIOUS),
+                    last_year=Change.of(key, comparison, Basis.LAST_YEAR),
                     formula=indicator.formula,
                 )
             )
         return result
+
+    def hotline(self) -> Hotline | None:
+        """The 12345 三率 card: over the hotline channels (within the dashboard's channel filter)."""
+        comparison = self.dashboard.hotline
+        if comparison is None:
+            return None
+        channels = hotline_query(self.resolved.query).channels() or frozenset()
+        figures = self.figures(HOTLINE_RATES, comparison, {"channel": sorted(channels)})
+        if not channels:  # the dashboard counts a channel that is no hotline: nothing to list
+            figures = [replace(figure, href=None) for figure in figures]
+        return Hotline(HOTLINE_TITLE, hotline_channels_text(), comparison.current.figures.counts.received, figures)
 
     def table(
         self, name: str, title: str, dimension: Dimension, groups: list[Group], keys: Sequence[str] = TABLE_KEYS
@@ -406,6 +438,7 @@ class View:
                     key,
                     shown(group.values[key], key),
                     None if group_filter is None else self.links.to(key, group_filter),
+                    cases_behind(key, group),
                 )
                 for key in keys
             ]
@@ -430,10 +463,13 @@ class View:
     def _ranked_row(self, dimension: Dimension, entry: Ranked) -> RankedRow:
         group = entry.group
         group_filter = self.group_filter(dimension, group)
+        rank_by = self.resolved.rank_by
         return RankedRow(
             rank=entry.rank,
             label=group.label,
-            value=with_unit(entry.value, self.resolved.rank_by),
+            value=with_unit(entry.value, rank_by),
+            value_href=None if group_filter is None else self.links.to(rank_by, group_filter),
+            value_cases=cases_behind(rank_by, group),
             received=group.figures.counts.received,
             received_href=None if group_filter is None else self.links.to("received", group_filter),
             assisted=group.assisted if dimension is Dimension.DEPARTMENT else None,
@@ -597,7 +633,7 @@ def dashboard_page(request: Request, session: ReadSession, actor: SignedIn, sett
         "custom_start": form.start or period.first.isoformat(),
         "custom_end": form.end or period.last.isoformat(),
         "figures": view.figures(HEADLINE_KEYS),
-        "hotline": view.figures(HOTLINE_RATES),
+        "hotline": view.hotline(),
         "rank_label": INDICATORS[resolved.rank_by].label,
         "rank_by": resolved.rank_by,
         "trend_table": view.table("trend", "趋势", Dimension.MONTH, dashboard.trend),
@@ -643,9 +679,9 @@ def export_table(request: Request, session: ReadSession, actor: SignedIn, settin
         raise InvalidInputError("；".join(errors.values()), code="invalid_filter", detail=errors)
     query, now = resolved.query, timesource.now()
     if table == "trend":
-        groups = trend(session, actor, query, now=now, settings=settings)
+        groups = trend(session, actor, query, now=now, settings=settings, percentiles=True)
     else:
-        groups = breakdown(session, actor, query, EXPORT_TABLES[table], now=now, settings=settings)
+        groups = breakdown(session, actor, query, EXPORT_TABLES[table], now=now, settings=settings, percentiles=True)
         if table == "grid":
             groups = own_level_named(groups, resolved.root.code, resolved.root.name)
     title = f"{EXPORT_TITLES[table]}统计"
@@ -685,12 +721,19 @@ def export_row(table: str, group: Group, period: Period) -> list[Any]:
         ]
     else:
         row = [group.label, group.key or ""]
-    for key, indicator in INDICATORS.items():
-        value = group.values[key]
-        row.append(percent(value) if indicator.unit is Unit.PERCENT else value)
+    row.extend(export_cell(group.values[key], indicator.unit) for key, indicator in INDICATORS.items())
     if table == "department":
-        row.append(group.assisted)
+        row.append(Formatted(group.assisted, COUNT_FORMAT))
     return row
+
+
+def export_cell(value: float | int | None, unit: Unit) -> Formatted:
+    """A figure as a number cell at the page's precision (``kpi.metrics.rounded``), formatted as the page shows
+    it: 5,147 · 99.6% (Excel's own percent, the fraction 0.996) · 12.5 (hours, points)."""
+    shown_value = rounded(value, unit)
+    if unit is Unit.PERCENT:
+        return percent(shown_value)
+    return Formatted(shown_value, COUNT_FORMAT if unit is Unit.CASES else DECIMAL_FORMAT)
 
 
 def _note(resolved: Resolved, now: dt.datetime) -> str:

@@ -147,7 +147,7 @@ def my_tasks(request: Request, session: ReadSession, actor: SignedIn) -> Respons
         for key in queues_for(actor)
         if key != "due_soon"
     ]
-    own = queries.CaseFilter(open_only=True, where=own_reports(actor))
+    own = queries.CaseFilter(open_only=True, conditions=own_reports(actor))
     return page(
         request,
         "mobile/tasks.html",
