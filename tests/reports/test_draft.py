@@ -25,7 +25,9 @@ from civicgrid.reports.service import WorkReportRequest, work_report
 
 IN_HUASHAN = (120.475, 36.45)  # 华山社区, which has no unit grids
 PLACES = (IN_UNIT, IN_OTHER_UNIT, IN_HUASHAN)
-TIDY_DAYS = (beijing(2025, 5, 13, 9), beijing(2025, 6, 10, 9), beijing(2025, 7, 8, 9), beijing(2025, 8, 12, 9))
+# From the first days of 2025-Q2, so that Q2 is a comparable base for Q3 (kpi.comparable: data from its start, and
+# at least ten cases).
+TIDY_DAYS = tuple(beijing(2025, month, day, 9) for month, day in ((4, 1), (4, 15), (5, 13), (6, 10), (7, 8), (8, 12)))
 NO_RECURRING = 50  # a threshold no place reaches, for the tests about something else
 # The first sentence of each kind of problem (what the tests look for).
 HEADINGS = {
@@ -135,6 +137,17 @@ def test_an_indicator_that_fell_is_named_with_its_change_and_answered(district: 
     assert plans(document) == [
         "一是推动下滑指标回稳向好。逐项分析响应率下滑的原因，找准薄弱环节，明确责任科室和整改时限，力争下期改善。"
     ]
+
+
+def test_no_fall_is_claimed_against_a_base_period_without_comparable_data(district: District) -> None:
+    d = district
+    for day in TIDY_DAYS[2:]:  # the data starts in mid-May: 2025-Q2 is not a base the headline compares with
+        for point in PLACES:
+            handled(d, day, point)
+    for point in PLACES:
+        handled(d, beijing(2025, 9, 16, 9), point, answered_after=dt.timedelta(days=2))
+    document = report_of(d, min_repeats=NO_RECURRING)
+    assert "fell" not in kinds(document)
 
 
 def test_a_fall_needs_enough_cases_behind_both_figures(district: District) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from civicgrid.kpi.comparable import Basis
 from civicgrid.kpi.dashboard import Dashboard
 from civicgrid.kpi.metrics import INDICATORS, Counts, Unit
 from civicgrid.kpi.ranking import MIN_CASES_TO_RANK, OverdueCase, Ranked
@@ -110,9 +111,9 @@ def plan_paragraphs(found: Sequence[Finding]) -> list[str]:
 
 def _fell(d: Dashboard) -> Finding | None:
     compared = d.comparison
-    earlier = [("同比", compared.last_year)]
-    if compared.previous_period != compared.last_year_period:  # a year's 环比 is its 同比
-        earlier.append(("环比", compared.previous))
+    earlier = [("同比", compared.last_year)] if compared.comparable(Basis.LAST_YEAR) else []
+    if compared.previous_period != compared.last_year_period and compared.comparable(Basis.PREVIOUS):
+        earlier.append(("环比", compared.previous))  # a year's 环比 is its 同比; no fall against incomparable data
     running = d.counted_at < d.period.end_utc
     fallen: list[tuple[str, str]] = []  # (indicator key, “办结率85.7%，环比下降14.3个百分点”)
     words: set[str] = set()
