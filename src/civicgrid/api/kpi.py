@@ -17,7 +17,7 @@ from civicgrid import timesource
 from civicgrid.cases import queries
 from civicgrid.cases.views import CaseView, case_views
 from civicgrid.grid.models import GridNode
-from civicgrid.http.bounds import CODE_LENGTH
+from civicgrid.http.bounds import CODE_LENGTH, Limit, Offset
 from civicgrid.http.deps import CurrentActor, ReadSession, settings_of
 from civicgrid.http.routing import session_router
 from civicgrid.kpi.comparable import Basis, Comparability
@@ -95,8 +95,7 @@ class HeadlineValue(BaseModel):
 
 
 class ComparisonOut(BaseModel):
-    """Whether a comparison period can be compared with (kpi.comparable): at least MIN_CASES cases, and data
-    covering at least MIN_COVERAGE of its days."""
+    """基期能否比较（kpi.comparable）：基期受理量不少于最低件数，且有数据的天数达到最低占比，才给出环比、同比。"""
 
     period: PeriodOut
     comparable: bool
@@ -134,8 +133,7 @@ class ScopeOut(BaseModel):
 
 
 class HotlineOut(BaseModel):
-    """The 12345 三率 over the hotline channels only (12345 and the lines merged into it), as the dashboard's card
-    and the work report state them."""
+    """12345 热线三率（响应率、解决率、满意率），只计热线渠道（12345 及并入的热线），与看板和工作报告口径一致。"""
 
     title: str
     channels: list[str]
@@ -161,8 +159,7 @@ class KpiOut(BaseModel):
 
 
 class KpiCasesOut(BaseModel):
-    """The cases behind one figure: exactly those it counts (a count) or is computed over (a rate's
-    denominator) — ``total`` equals the figure, or the rate's denominator."""
+    """某个统计数字背后的案件：计数指标即所计的案件，比率指标即其分母的案件；total 等于该数字（或比率的分母）。"""
 
     indicator: str
     describe: str
@@ -300,17 +297,17 @@ def _filters(params: KpiParams, grid_code: str) -> dict[str, str | None]:
     }
 
 
-MAX_OFFSET = 10_000_000  # far beyond any district's cases, and well inside every backend's integers
-
-
 @router.get("/cases", summary="某个统计数字背后的案件（与该数字的口径完全一致）")
 def kpi_cases(
     session: ReadSession,
     actor: CurrentActor,
     params: Annotated[KpiParams, Depends(kpi_params)],
-    indicator: Annotated[str, Query(description="指标代码，如 registered、closed、overdue_now、satisfaction_rate")],
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    indicator: Annotated[
+        str,
+        Query(max_length=CODE_LENGTH, description="指标代码，如 registered、closed、overdue_now、satisfaction_rate"),
+    ],
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> KpiCasesOut:
     """The cases a figure of ``GET /api/v1/kpi`` (same parameters) counts — for a rate, those it is computed over
     (满意率: the rated cases) — newest first; ``total`` is the figure (or the rate's denominator)."""
