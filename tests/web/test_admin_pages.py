@@ -284,7 +284,7 @@ def test_adding_a_holiday_changes_the_working_calendar(signed_in: SignIn, demo_e
 def test_the_holiday_page_explains_the_calendar_and_refuses_a_bad_year(signed_in: SignIn) -> None:
     admin = signed_in("admin")
     page = admin.get("/admin/holidays?year=2026").text
-    assert "chinese-calendar" in page and "国务院办公厅" in page and "2027年及以后" in page
+    assert "内置日历" in page and "国务院办公厅" in page and "2027年及以后" in page
     assert "已内置" in page
     assert admin.get("/admin/holidays?year=abc").status_code == 422
     assert admin.get("/admin/holidays?year=1999").status_code == 422

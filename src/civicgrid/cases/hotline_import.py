@@ -174,7 +174,7 @@ class ColumnMapping:
             object.__setattr__(self, "crs", parse_crs(self.crs).value)
         if self.time_format is not None and "%" not in self.time_format:
             raise InvalidInputError(
-                f"时间格式“{self.time_format}”无效：应为 strptime 格式，如 %Y/%m/%d %H:%M:%S",
+                f"时间格式“{self.time_format}”无效：应以 % 代号写出年月日时分秒，如 %Y/%m/%d %H:%M:%S",
                 code="invalid_time_format",
             )
 

@@ -34,10 +34,12 @@ from civicgrid.grid.index import GridIndex, LocatedPoint, grid_index, place_poin
 from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission, Role
 from civicgrid.settings import Settings, get_settings
+from civicgrid.text import headline
 from civicgrid.worktime.service import MIN_YEAR as CALENDAR_MIN_YEAR
 from civicgrid.worktime.service import load_calendar
 
 MAX_TITLE = 200
+TITLE_FROM_DESCRIPTION = 30  # characters of a title made from the description
 MAX_DESCRIPTION = 10_000
 EARLIEST_YEAR = CALENDAR_MIN_YEAR  # the first year the holiday table can hold
 MAX_IDEMPOTENCY_KEY = 80  # stored with its owner in front (100 characters)
@@ -193,7 +195,7 @@ def _texts(request: IntakeRequest) -> tuple[str, str]:
     description = (request.description or "").replace("_x000D_", "").strip()
     title = " ".join((request.title or "").split())
     if not title:
-        title = " ".join(description.split())[:30]
+        title = headline(description, TITLE_FROM_DESCRIPTION)
     if not title:
         raise InvalidInputError("请填写问题标题或描述", code="empty_case")
     if len(title) > MAX_TITLE:

@@ -67,6 +67,11 @@ class GridIndex:
             ids.sort(key=lambda node_id: self.refs[node_id].code)
         return found
 
+    def name_of(self, code: str) -> str:
+        """A grid's name for people to read; its code for a grid no longer in the tree."""
+        node_id = self.ids_by_code.get(code)
+        return self.refs[node_id].name if node_id is not None else code
+
     def path(self, node_id: int) -> tuple[NodeRef, ...]:
         chain: list[NodeRef] = []
         current: int | None = node_id

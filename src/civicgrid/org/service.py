@@ -49,7 +49,7 @@ def create_department(
     parent = get_department(session, parent_code) if parent_code else None
     grid_node = _grid_node_or_error(session, grid_code) if grid_code else None
     if grid_node is not None:
-        actor.require_grid(grid_node.code, "在此网格设立部门")
+        actor.require_grid(grid_node.code, "在此网格设立部门", name=grid_node.name)
     elif not _is_global(actor):
         raise PermissionDeniedError("只能在自己管辖的网格内设立部门：请指定所属网格", code="out_of_scope")
     department = Department(
@@ -158,7 +158,7 @@ def create_user(
     department = get_department(session, department_code) if department_code else None
     scopes = [_grid_node_or_error(session, code) for code in grid_codes]
     for node in scopes:
-        actor.require_grid(node.code, "授予此网格范围")
+        actor.require_grid(node.code, "授予此网格范围", name=node.name)
     if not _is_global(actor) and not scopes and not _department_in_scope(session, actor, department):
         raise PermissionDeniedError("只能创建本辖区的用户：请指定管辖网格，或选择本辖区的部门", code="out_of_scope")
     user = User(

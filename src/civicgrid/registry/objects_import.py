@@ -224,7 +224,7 @@ def _geometry(wkt: str) -> Mapping[str, Any]:
     try:
         return dict(mapping(shapely.from_wkt(wkt.strip())))
     except (GEOSException, ValueError) as error:
-        raise InvalidInputError(f"范围不是有效的 WKT：{wkt[:40]}", code="bad_geometry") from error
+        raise InvalidInputError(f"范围不是有效的 WKT 几何文本：{wkt[:40]}", code="bad_geometry") from error
 
 
 def _float(value: Cell, label: str) -> float | None:

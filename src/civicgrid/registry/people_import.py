@@ -183,9 +183,9 @@ def _placement(
 ) -> tuple[Placement, int, str]:
     doing = "在该网格登记人口"
     if point is not None and point[0] >= 0:
-        code = index.refs[point[0]].code
-        actor.require_grid(code, doing)
-        return Placement.LOCATED, point[0], code
+        ref = index.refs[point[0]]
+        actor.require_grid(ref.code, doing, name=ref.name)
+        return Placement.LOCATED, point[0], ref.code
     node_id, code = fallback_grid(session, actor, where, doing)
     if point is not None:
         return Placement.OUTSIDE, node_id, code

@@ -440,7 +440,7 @@ def department_options(session: Session, actor: Actor) -> list[tuple[str, str]]:
 
 def department_choices(rows: Sequence[tuple[Department, int]]) -> list[tuple[str, str]]:
     """(code, indented name) of the active departments, for a <select>."""
-    return [(d.code, f"{INDENT * depth}{d.name}（{d.code}）") for d, depth in rows if d.is_active]
+    return [(d.code, f"{INDENT * depth}{d.name}") for d, depth in rows if d.is_active]
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
