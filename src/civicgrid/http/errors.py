@@ -23,6 +23,7 @@ from civicgrid.errors import (
     NotMigratedError,
     PermissionDeniedError,
 )
+from civicgrid.http.routing import page_above
 from civicgrid.org.service import SignInRefusedError
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,10 @@ def _handlers(error_page: ErrorPage) -> dict[type[Exception], Callable[[Request,
         assert isinstance(error, StarletteHTTPException)
         if _wants_json(request):
             return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+        if error.status_code == 405 and request.method in ("GET", "HEAD"):
+            above = page_above(request.app, request.url.path)
+            if above is not None:  # a form's address reloaded: back to the page the form is on
+                return RedirectResponse(above, status_code=303)
         return error_page(request, error.status_code, _HTTP_MESSAGES.get(error.status_code, "请求无法处理"))
 
     async def pool_exhausted(request: Request, error: Exception) -> Response:
