@@ -26,7 +26,7 @@ from civicgrid.cases.attachments import Upload, attach
 from civicgrid.cases.auth import can_read
 from civicgrid.cases.events import append_event
 from civicgrid.cases.models import Case, CaseState, Channel, Placement
-from civicgrid.cases.taxonomy import get_case_type, get_category, is_leaf, validate_extra
+from civicgrid.cases.taxonomy import get_case_type, leaf_category, validate_extra
 from civicgrid.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from civicgrid.geo.coords import CRS, parse_crs
 from civicgrid.grid.codes import district_code_of
@@ -160,9 +160,7 @@ def _existing(session: Session, request: IntakeRequest, key: str | None) -> Case
 
 def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: Settings, key: str | None) -> Case:
     title, description = _texts(request)
-    category = get_category(session, request.category_code) if request.category_code else None
-    if category is not None and not is_leaf(session, category):
-        raise InvalidInputError(f"请选择“{category.name}”下的具体小类", code="category_not_leaf")
+    category = leaf_category(session, request.category_code) if request.category_code else None
     type_code = request.case_type_code or (category.case_type_code if category else None)
     extra = validate_extra(get_case_type(session, type_code), request.extra) if type_code else {}
     if request.extra and not type_code:
