@@ -119,6 +119,17 @@ def test_intake_errors_are_shown_next_to_the_field_and_the_form_keeps_its_values
     assert empty.status_code == 422 and "请填写问题标题或描述" in empty.text
 
 
+def test_every_wrong_field_of_a_report_is_named_at_once(signed_in: SignedIn) -> None:
+    hotline = signed_in("hotline")
+    hotline.get("/cases/new")
+    form = {"channel": "hotline_12345", "description": "", "reporter_phone": "12ab", "category_code": "飞碟降落"}
+    response = hotline.post("/cases/new", form)
+    assert response.status_code == 422
+    for said in ("请填写问题标题或描述", "电话号码“12ab”格式不正确", "没有找到类别“飞碟降落”"):
+        assert said in response.text, said
+    assert re.search(r'name="reporter_phone"[^>]*aria-invalid="true"', response.text)
+
+
 def test_a_bad_photo_undoes_the_whole_report(signed_in: SignedIn, demo_engine: Engine) -> None:
     hotline = signed_in("hotline")
     hotline.get("/cases/new")

@@ -20,7 +20,7 @@ from civicgrid import audit, timesource
 from civicgrid.cases.auth import mask_phone
 from civicgrid.cases.models import Placement
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
-from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, Problems
 from civicgrid.grid.index import grid_index
 from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
@@ -126,10 +126,15 @@ class CheckedPerson:
 def check_person(data: PersonInput) -> CheckedPerson:
     """Everything about a new person that needs no database: name, ID number (GB 11643), mobile, tags."""
     has_id, has_phone = bool(data.id_number and data.id_number.strip()), bool(data.phone and data.phone.strip())
+    problems = Problems()  # every wrong field named at once
+    name = problems.check(lambda: _name(data.name), "")
+    resident_id = problems.check(lambda: check_resident_id(data.id_number or ""), None) if has_id else None
+    phone = problems.check(lambda: check_mobile(data.phone or ""), None) if has_phone else None
+    problems.raise_any()
     return CheckedPerson(
-        name=_name(data.name),
-        resident_id=check_resident_id(data.id_number or "") if has_id else None,
-        phone=check_mobile(data.phone or "") if has_phone else None,
+        name=name,
+        resident_id=resident_id,
+        phone=phone,
         residence=data.residence,
         household_no=(data.household_no or "").strip() or None,
         tags=_tags(data.tags),

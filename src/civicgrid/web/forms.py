@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from civicgrid.cases.taxonomy import CategoryEntry, category_entries, named_entry
-from civicgrid.errors import CivicgridError, InvalidInputError, NotFoundError
+from civicgrid.errors import CivicgridError, InvalidInputError, NotFoundError, problems_of
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.service import list_departments
@@ -66,10 +67,20 @@ async def form_data(request: Request) -> FormData:
 SubmittedForm = Annotated[FormData, Depends(form_data)]
 
 
-def error_map(error: CivicgridError) -> dict[str, str]:
+def error_map(error: CivicgridError, field_of: Callable[[CivicgridError], str] | None = None) -> dict[str, str]:
+    """Each problem next to its field (a refusal may name several: ``errors.Problems``); ``field_of`` for a form
+    whose fields are named otherwise."""
+    shown: dict[str, str] = {}
+    for problem in problems_of(error):
+        field = (field_of or _field_of)(problem)
+        shown[field] = f"{shown[field]}；{problem.message}" if field in shown else problem.message
+    return shown
+
+
+def _field_of(error: CivicgridError) -> str:
     if error.code == "text_too_long":
-        return {_TEXT_FIELDS.get(str(error.detail.get("field")), "_form"): error.message}
-    return {ERROR_FIELDS.get(error.code, "_form"): error.message}
+        return _TEXT_FIELDS.get(str(error.detail.get("field")), "_form")
+    return ERROR_FIELDS.get(error.code, "_form")
 
 
 def text(form: FormData, name: str) -> str:

@@ -30,6 +30,7 @@ from civicgrid.http.routing import session_router
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 from civicgrid.web.app_context import map_config
+from civicgrid.web.forms import error_map
 from civicgrid.web.held_photos import MAX_FILES, Photos, photos_from
 from civicgrid.web.render import page
 
@@ -159,7 +160,7 @@ def submit_report(
             raise
         return page(request, "public/report_done.html", {"duplicate": True})
     except (InvalidInputError, NotFoundError) as error:
-        return again({_error_field(error): _error_message(error)})
+        return again(_errors_of(error))
     chosen.done()
     context = {
         "duplicate": False,
@@ -261,8 +262,10 @@ def _error_field(error: CivicgridError) -> str:
     return _ERROR_FIELDS.get(error.code, "_form")
 
 
-def _error_message(error: CivicgridError) -> str:
-    return LOCATION_INVALID if _error_field(error) == "location" else error.message
+def _errors_of(error: CivicgridError) -> dict[str, str]:
+    """Each problem of a refusal next to its field of this form; a place refused in its own words."""
+    errors = error_map(error, _error_field)
+    return errors | ({"location": LOCATION_INVALID} if "location" in errors else {})
 
 
 # --- 进度查询 -----------------------------------------------------------------------------------------------
