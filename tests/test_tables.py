@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,22 @@ def test_an_old_excel_file_a_broken_workbook_and_an_empty_file_are_refused_by_na
     torn = tmp_path / "torn.csv"
     torn.write_text('编号,内容\n1,"没有结束的引号\n', encoding="utf-8")
     assert _refusal(torn).code == "invalid_csv"
+
+
+def test_a_file_that_is_no_workbook_is_refused_in_chinese_with_the_reader_s_words_kept_aside(tmp_path: Path) -> None:
+    """A Word document renamed or chosen by mistake: the reader says "Cannot detect file format"."""
+    document = tmp_path / "通知.docx"
+    with zipfile.ZipFile(document, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    refused = _refusal(document)
+    assert refused.code == "invalid_xlsx"
+    assert "通知.docx" in refused.message and "另存为 .xlsx" in refused.message
+    assert "Cannot" not in refused.message and "format" not in refused.message
+    assert refused.detail["reason"]  # the reader's own text, for whoever looks into it
+    torn = tmp_path / "torn.csv"
+    torn.write_text('编号,内容\n1,"没有结束的引号\n', encoding="utf-8")
+    message = _refusal(torn).message
+    assert "引号不成对" in message and "unexpected" not in message
 
 
 def test_a_sheet_that_is_not_there_names_the_sheets_that_are(tmp_path: Path) -> None:

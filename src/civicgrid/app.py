@@ -31,6 +31,7 @@ from civicgrid.web import (
     case_detail,
     case_list,
     dashboard,
+    held_photos,
     intake_pages,
     pages,
     public,
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(auth_pages.router)
     app.include_router(workbench.router)
     app.include_router(intake_pages.router)  # /cases/new and /cases/hints before /cases/{number}
+    app.include_router(held_photos.router)
     app.include_router(case_list.router)
     app.include_router(case_detail.router)
     app.include_router(dashboard.router)

@@ -13,15 +13,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from civicgrid.errors import InvalidInputError
+from civicgrid.errors import CivicgridError, InvalidInputError, problems_of
 
 
 @dataclass(frozen=True)
 class Rejected:
     index: int  # row number as a spreadsheet shows it (header = 1), or 1-based feature number
     ref: str  # what the item called itself (code, name), to find it in the file
-    reason: str  # Chinese, for people
-    code: str  # stable machine reason
+    reason: str  # Chinese, for people: every problem of the item, joined
+    code: str  # stable machine reason (of the first problem)
+    problems: tuple[tuple[str, str], ...] = ()  # (reason, code) of each problem, when there are several
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return tuple(reason for reason, _ in self.problems) or (self.reason,)
+
+    def to_dict(self) -> dict[str, Any]:
+        problems = self.problems or ((self.reason, self.code),)
+        return {
+            "index": self.index,
+            "ref": self.ref,
+            "reason": self.reason,
+            "code": self.code,
+            "problems": [{"reason": reason, "code": code} for reason, code in problems],
+        }
 
 
 @dataclass
@@ -37,9 +52,13 @@ class ImportReport:
     applied: bool = False
     keep_good: bool = False
 
-    def reject(self, index: int, ref: str, error: InvalidInputError | str, code: str = "invalid") -> None:
-        if isinstance(error, InvalidInputError):
-            self.rejected.append(Rejected(index, ref, error.message, error.code))
+    def reject(self, index: int, ref: str, error: CivicgridError | str, code: str = "invalid") -> None:
+        """One refused item, with every problem an error collected (``errors.Problems``) listed apart."""
+        if isinstance(error, CivicgridError):
+            parts = [(problem.message, problem.code) for problem in problems_of(error)]
+            self.rejected.append(
+                Rejected(index, ref, error.message, error.code, tuple(parts) if len(parts) > 1 else ())
+            )
         else:
             self.rejected.append(Rejected(index, ref, error, code))
 
@@ -68,7 +87,7 @@ class ImportReport:
             "created": self.created,
             "updated": self.updated,
             "unchanged": len(self.unchanged),
-            "rejected": [r.__dict__ for r in self.rejected],
+            "rejected": [r.to_dict() for r in self.rejected],
             "warnings": self.warnings,
             "applied": self.applied,
             "summary": self.summary(),

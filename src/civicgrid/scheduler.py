@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from civicgrid.cases import held_uploads
 from civicgrid.cases.tick import TickReport, tick
 from civicgrid.db import make_session_factory, transaction
 from civicgrid.kpi.rollup import BuildReport, refresh
@@ -33,10 +34,11 @@ class RunReport:
 
 
 def refresh_flags(engine: Engine, settings: Settings) -> TickReport:
-    """The tick alone: 临期/超期 and pending deadlines brought up to date (and expired sign-ins purged)."""
+    """The tick alone: 临期/超期 and pending deadlines brought up to date (expired sign-ins and held photos purged)."""
     with transaction(make_session_factory(engine, write=True)) as session:
         report = tick(session, settings=settings)
         purge_expired(session, settings)
+    held_uploads.purge_expired(settings)  # photos kept for forms nobody sent again
     return report
 
 

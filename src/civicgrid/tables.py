@@ -69,9 +69,10 @@ def _read_csv(path: Path, text: str) -> Table:
                 rows.append((number, cells))
     except csv.Error as error:
         raise InvalidInputError(
-            f"CSV 文件格式错误（约第{reader.line_num}行）：{error}",
+            f"CSV 文件格式错误（约第{reader.line_num}行）：引号不成对或含有无法识别的字符，"
+            "请在 Excel/WPS 中重新另存为 CSV 后再导入",
             code="invalid_csv",
-            detail={"line": reader.line_num},
+            detail={"line": reader.line_num, "reason": str(error)},
         ) from error
     return Table(_header(header), rows)
 
@@ -80,7 +81,7 @@ def _read_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(raw))
     except CalamineError as error:
-        raise InvalidInputError(f"无法读取 Excel 文件：{path.name}（{error}）", code="invalid_xlsx") from error
+        raise _unreadable(path, error) from error
     if sheet is not None and sheet not in workbook.sheet_names:
         raise InvalidInputError(
             f"Excel 文件中没有工作表“{sheet}”；现有工作表：{'、'.join(workbook.sheet_names)}",
@@ -90,7 +91,7 @@ def _read_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
         worksheet = workbook.get_sheet_by_name(sheet) if sheet is not None else workbook.get_sheet_by_index(0)
         values = worksheet.to_python(skip_empty_area=False)
     except CalamineError as error:
-        raise InvalidInputError(f"无法读取 Excel 文件：{path.name}（{error}）", code="invalid_xlsx") from error
+        raise _unreadable(path, error) from error
     header_cells = [_cell(value) for value in (values[0] if values else [])]
     while header_cells and blank(header_cells[-1]):
         header_cells.pop()
@@ -98,6 +99,16 @@ def _read_xlsx(path: Path, raw: bytes, sheet: str | None) -> Table:
         raise InvalidInputError(f"工作表为空或没有表头：{path.name}", code="empty_file")
     rows = _xlsx_rows(values[1:], len(header_cells))
     return Table(_header(["" if cell is None else str(cell) for cell in header_cells]), rows)
+
+
+def _unreadable(path: Path, error: Exception) -> InvalidInputError:
+    """The reader's own words (English) stay in the detail, for whoever looks into it; people read Chinese."""
+    return InvalidInputError(
+        f"无法读取 Excel 文件：{path.name} 不是有效的 .xlsx 工作簿（可能已损坏，或是其他类型的文件）。"
+        "请在 Excel/WPS 中另存为 .xlsx 或 CSV 后再导入",
+        code="invalid_xlsx",
+        detail={"reason": str(error)},
+    )
 
 
 def _xlsx_rows(values: Sequence[Sequence[object]], width: int) -> list[tuple[int, tuple[Cell, ...]]]:

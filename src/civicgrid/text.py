@@ -28,7 +28,7 @@ def unstorable(text: str) -> bool:
 
 def unstorable_error(what: str, field: str | None = None) -> InvalidInputError:
     return InvalidInputError(
-        f"{what}含有无法保存的字符（空字符或残缺的 Unicode 字符），请删除后重试",
+        f"{what}含有无法保存的字符（空字符或残缺的字符），请删除后重试",
         code=UNSTORABLE_CODE,
         detail={"field": field} if field else {},
     )
@@ -99,3 +99,34 @@ def clean_label(text: str, *, max_length: int = 100, what: str = "名称") -> st
     if any(unicodedata.category(char) == "Cc" for char in cleaned):
         raise InvalidInputError(f"{what}中含有控制字符", code="invalid_name", detail={"name": cleaned})
     return cleaned
+
+
+ELLIPSIS = "…"
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+_PAUSES = "，、,：:；; "
+
+
+def headline(text: str, limit: int = 30) -> str:
+    """A title made from a longer text: its first sentence when that fits, else the text cut at the last pause
+    (comma, 、, colon, space) in the second half of the limit — never inside a Latin word or a number such as
+    PM2.5 — with an ellipsis saying it goes on."""
+    first = _SENTENCE_END.split(text.strip(), maxsplit=1)[0]
+    flat = " ".join(first.split())
+    if len(flat) <= limit:
+        return flat.rstrip(_PAUSES)
+    cut = flat[: limit - 1]
+    pause = max(cut.rfind(mark) for mark in _PAUSES)
+    if pause >= limit // 2:
+        cut = cut[:pause]
+    elif _in_word(cut[-1]) and _in_word(flat[len(cut)]):
+        start = len(cut)
+        while start > 0 and _in_word(cut[start - 1]):
+            start -= 1
+        if start >= limit // 2:
+            cut = cut[:start]
+    return cut.rstrip(_PAUSES) + ELLIPSIS
+
+
+def _in_word(char: str) -> bool:
+    """Part of a Latin word or a number (PM2.5, 12.5, A3), which a cut must not split."""
+    return char.isascii() and (char.isalnum() or char == ".")

@@ -267,6 +267,25 @@ def test_broken_rows_are_reported_by_row_number_and_the_good_rows_go_in(db: Db, 
         )
 
 
+def test_a_row_with_four_problems_is_refused_for_all_four(db: Db, tmp_path: Path) -> None:
+    header = ["留言编号", "留言用户", "留言主题", "留言详情", "留言时间", "联系电话", "类别"]
+    rows = [
+        {"留言编号": "M-1", "留言用户": "A00001", "留言主题": "", "留言详情": "", "留言时间": "昨天下午",
+         "联系电话": "138****5678", "类别": "飞碟降落"},  # nothing to say, no time, a masked phone, no such category
+        {"留言编号": "M-2", "留言用户": "A00002", "留言主题": "路口垃圾", "留言详情": "",
+         "留言时间": "2025/10/8 9:00",
+         "联系电话": "1381234abcd", "类别": "垃圾"},  # intake's own checks: a bad phone, a category fitting three
+    ]  # fmt: skip
+    path = _write_csv(tmp_path / "four.csv", header, rows)
+    result = db.run(path, TIPDM + ",reporter_phone=联系电话,category_code=类别")
+    first, second = sorted(result.rejected, key=lambda rejected: rejected.row)
+    assert (first.row, first.code, second.row, second.code) == (2, "empty_content", 3, "category_ambiguous")
+    for said in ("标题和内容均为空", "无法识别的反映时间“昨天下午”", "已打码", "没有找到类别“飞碟降落”"):
+        assert said in first.reason, said
+    assert "电话号码“1381234abcd”格式不正确" in second.reason and "垃圾桶破损" in second.reason
+    assert result.created == 0
+
+
 # ----------------------------------------------------------------------------------------------- Excel
 
 

@@ -124,6 +124,29 @@ def test_broken_rows_are_named_by_row_and_nothing_is_written_unless_the_good_par
     assert _categories(d) == before + 4  # 住房保障, 物业管理, 停车收费, 拆迁安置
 
 
+def test_a_row_with_several_problems_is_refused_for_each(district: District, tmp_path: Path) -> None:
+    rows = [
+        ["一级分类", "二级分类", "三级分类", "立案时限", "处置时限", "优先级", "可自处置", "案件类型"],
+        ["住房保障", None, "维修基金", "半天", "三天", 9, "也许", "no_such_type"],  # six problems
+        ["住房保障", "物业管理", "噪音", None, "0小时", None, None, None],  # one
+    ]
+    report = import_categories_file(district.session, district.system, _xlsx(tmp_path / "many.xlsx", rows))
+    first, second = report.rejected
+    assert first.index == 2 and [code for _, code in first.problems] == [
+        "gap_in_path",
+        "case_type_not_found",
+        "invalid_limit",
+        "invalid_limit",
+        "invalid_priority",
+        "invalid_boolean",
+    ]
+    for said in ("第2级分类为空", "no_such_type", "半天", "三天", "优先级“9”", "也许"):
+        assert said in first.reason, said
+    assert second.index == 3 and second.problems == () and "必须大于0" in second.reason
+    gap = {"reason": "第2级分类为空，但其下级有内容", "code": "gap_in_path"}
+    assert report.to_dict()["rejected"][0]["problems"][0] == gap
+
+
 def test_a_file_without_level_columns_or_a_person_without_the_right_is_refused_whole(
     district: District, tmp_path: Path
 ) -> None:

@@ -89,3 +89,29 @@ def test_an_administrator_sees_the_full_id_number_only_with_a_reason(
     admin.goto(f"/registry/people/{mine}")  # shown once: the next view is masked again
     expect(admin.locator("#record-facts")).not_to_contain_text(ID_NUMBER)
     site.assert_clean()
+
+
+def test_an_import_names_every_problem_of_a_row_on_a_phone(site: Site, screenshots: Path) -> None:
+    worker = site.sign_in("gridworker", PHONE)
+    worker.goto("/registry/import?kind=people")
+    rows = (
+        "姓名,身份证号码,手机号码,居住类型,经度,纬度\n"
+        ",110105194912310021,2390000123,外来,121.5,\n"  # row 2: no name, wrong check digit, no mobile, type, lat
+        "钱七,,,常住,,\n"
+    )
+    worker.locator("#import-form input[type=file]").set_input_files(
+        files=[{"name": "人口.csv", "mimeType": "text/csv", "buffer": rows.encode()}]
+    )
+    worker.get_by_role("button", name="导入").click()
+    expect(worker.locator("#import-summary")).to_contain_text("未写入任何数据")
+    refused = worker.locator("#rejected-rows tbody tr")
+    expect(refused).to_have_count(1)
+    expect(refused.first.locator("ol.problems li")).to_have_count(5)
+    expect(refused.first).to_contain_text("校验位")
+    fits_phone(worker)
+    table = worker.locator("#rejected-rows")
+    assert table.evaluate("t => t.parentElement.scrollWidth <= t.parentElement.clientWidth"), "the table scrolls"
+    box = table.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    worker.screenshot(path=screenshots / "registry-import-problems-375.png", full_page=True)
+    site.assert_clean()

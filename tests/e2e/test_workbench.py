@@ -269,7 +269,7 @@ def test_a_grid_worker_reports_from_her_phone_at_her_position(
     expect(worker.locator("#pick-map[data-ready=true]")).to_be_attached(timeout=15_000)
     fits_phone(worker)
     form.locator("textarea[name=description]").fill("巡查发现华山路井盖缺失，已设置临时围挡。")
-    form.locator("input[name=category_code]").fill("0201")
+    form.locator("input[name=category]").fill("井盖缺失破损")
     form.get_by_role("button", name="使用当前位置").click()
     expect(form.locator("input[name=lon]")).not_to_have_value("")
     lon = float(form.locator("input[name=lon]").input_value())

@@ -109,7 +109,7 @@ def test_malformed_geojson_names_line_and_column(session: Session, system: Actor
             options=BoundaryOptions(crs="wgs84"),
         )
     assert caught.value.code == "malformed_geojson"
-    with pytest.raises(InvalidInputError, match="FeatureCollection"):
+    with pytest.raises(InvalidInputError, match="应为要素集合或要素，实际为“Topology”"):
         import_boundaries(session, system, {"type": "Topology"}, source="x", options=BoundaryOptions(crs="wgs84"))
 
 

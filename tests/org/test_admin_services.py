@@ -3,6 +3,8 @@ editing a category's limits, switching a routing rule off."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,6 +53,18 @@ def _street_admin(session: Session, system: Actor) -> Actor:
     return service.actor_for(session, service.get_user(session, "chaohai"))
 
 
+def _manageable(session: Session, actor: Actor, **query: Any) -> list[str]:
+    """The user names of every page of the user list."""
+    first = service.find_manageable_users(session, actor, service.UserQuery(**query), size=7)
+    pages = [first] + [
+        service.find_manageable_users(session, actor, service.UserQuery(**query), page=page, size=7)
+        for page in range(2, first.pages + 1)
+    ]
+    names = [user.username for found in pages for user in found.users]
+    assert len(names) == first.total == len(set(names))
+    return names
+
+
 def _audit(session: Session, action: str) -> list[AuditEntry]:
     return list(session.execute(select(AuditEntry).where(AuditEntry.action == action)).scalars())
 
@@ -67,9 +81,9 @@ def test_a_scoped_administrator_lists_only_the_people_of_her_grids(session: Sess
     _user(session, system, "boss", Role.ADMIN, all_grids=True)
     _user(session, system, "nobody")
 
-    names = {user.username for user in service.list_manageable_users(session, scoped)}
+    names = set(_manageable(session, scoped))
     assert names == {"chaohai", "inside", "section", "assigned"}
-    everyone = {user.username for user in service.list_manageable_users(session, system)}
+    everyone = set(_manageable(session, system))
     assert names | {"outside", "bureau", "mixed", "boss", "nobody"} <= everyone
     for username in everyone:  # the list and the single check apply the same rule
         user = service.get_user(session, username)
@@ -80,11 +94,45 @@ def test_a_scoped_administrator_lists_only_the_people_of_her_grids(session: Sess
                 service.require_user_in_scope(session, scoped, user, "管理")
 
 
+def test_the_user_list_is_searched_by_name_role_department_and_grid(
+    session: Session, system: Actor, grid: None
+) -> None:
+    scoped = _street_admin(session, system)
+    _user(session, system, "wang_fang", grid_codes=["370215002009"])  # 泰山社区
+    _user(session, system, "section", Role.DEPT_STAFF, department_code="CH-CG")  # 潮海城管办 is on 潮海街道
+    _user(session, system, "assigned", department_code="CH-CG")
+    assign(session, system, "370215002009", "assigned", GridDuty.GRID_WORKER)
+    _user(session, system, "huanxiu", grid_codes=["370215001"])
+    service.disable_user(session, system, "section", "调离")
+    assert _manageable(session, system, text="WANG") == ["wang_fang"]  # user names ignore case
+    assert _manageable(session, system, text="%") == []  # typed literally, not as a wildcard
+    assert _manageable(session, system, role=Role.DEPT_STAFF) == ["section"]
+    assert _manageable(session, system, department_code="CH-CG") == ["assigned", "section"]
+    assert _manageable(session, system, department_code="NOPE") == []
+    assert _manageable(session, system, grid="泰山") == ["assigned", "wang_fang"]  # a scope, a duty
+    assert _manageable(session, system, grid="370215002") == ["assigned", "chaohai", "section", "wang_fang"]
+    assert _manageable(session, system, grid="无此网格") == []
+    assert _manageable(session, system, status="disabled") == ["section"]
+    assert _manageable(session, scoped, grid="环秀") == []  # outside her grids, whatever the filter
+    assert _manageable(session, scoped, grid="潮海", role=Role.GRID_WORKER, status="active") == [
+        "assigned",
+        "wang_fang",
+    ]
+
+
+def test_a_page_past_the_last_is_the_last(session: Session, system: Actor, grid: None) -> None:
+    for number in range(12):
+        _user(session, system, f"worker{number:02d}", grid_codes=["370215002009"])
+    found = service.find_manageable_users(session, system, service.UserQuery(text="worker"), page=99, size=5)
+    assert (found.page, found.pages, found.total) == (3, 3, 12)
+    assert [user.username for user in found.users] == ["worker10", "worker11"]
+
+
 def test_only_user_managers_list_manageable_users(session: Session, system: Actor, grid: None) -> None:
     _user(session, system, "leader1", Role.LEADER, all_grids=True)
     leader = service.actor_for(session, service.get_user(session, "leader1"))
     with pytest.raises(PermissionDeniedError, match="无权管理用户"):
-        service.list_manageable_users(session, leader)
+        service.find_manageable_users(session, leader, service.UserQuery())
 
 
 def test_roles_are_replaced_and_audited(session: Session, system: Actor, grid: None) -> None:

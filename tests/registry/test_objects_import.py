@@ -145,6 +145,24 @@ def test_broken_enterprise_rows_are_reported_by_number_and_nothing_goes_in(distr
     assert count(d, Enterprise) == 0 and count(d, RegistryChange) == 0
 
 
+def test_a_row_with_several_problems_is_refused_for_each(district: District) -> None:
+    row = {
+        "名称": "问题很多的公司",
+        "统一社会信用代码": "91370200MA3C0000X0",  # a wrong check character
+        "行业门类": "航天",  # not a GB/T 4754 section
+        "从业人数": "很多",
+        "所在楼宇": "不存在的楼",
+        "经度": "东经120度",  # the position cannot be read either
+        "纬度": 36.4,
+    }
+    report = imported(district, "enterprise", [row, {"名称": "好公司", **at_unit(), "所在楼宇": "没有这栋"}])
+    first, second = report.rejected
+    assert first.index == 2 and len(first.problems) == 5, first.problems
+    assert {code for _, code in first.problems} >= {"reference_not_found"}
+    assert "东经120度" in first.reason and "航天" in first.reason and "很多" in first.reason
+    assert second.index == 3 and second.problems == () and second.code == "reference_not_found"
+
+
 def test_with_keep_good_the_good_rows_go_in_and_an_import_is_audited(district: District) -> None:
     d = district
     report = imported(d, "enterprise", enterprise_rows(), keep_good=True)

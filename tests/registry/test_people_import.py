@@ -99,6 +99,27 @@ def test_with_keep_good_the_good_rows_go_in_with_everything_a_form_gives(distric
     assert {item.code for item in again.rejected if item.index in (2, 9)} == {"duplicate_person"}
 
 
+def test_a_row_with_five_problems_is_refused_for_all_five(district: District) -> None:
+    lon, _ = wgs84_to_gcj02(*IN_UNIT)
+    four = ["", "110105194912310021", "2390000123", "外来", "", "", "", lon, "", "", ""]  # 2
+    one = ["钱七", "", "", "常住", "", "", "", "", "", "", OTHER_UNIT]  # 3: a problem found when placing
+    table = read_table_bytes(Path("人口.xlsx"), workbook([four, one]))
+    report = import_people(district.session, district.grid_worker, table, PROTECTOR, source="人口.xlsx")
+    assert [(item.index, item.code) for item in report.rejected] == [(2, "incomplete_coordinates"), (3, "out_of_scope")]
+    problems = report.rejected[0].problems
+    assert [code for _, code in problems] == [
+        "incomplete_coordinates",
+        "unknown_residence",
+        "name_required",
+        "id_number_checksum",
+        "mobile_format",
+    ]
+    assert all(reason in report.rejected[0].reason for reason, _ in problems)
+    assert report.rejected[1].reasons == (report.rejected[1].reason,)
+    listed = report.to_dict()["rejected"][0]["problems"]
+    assert [problem["code"] for problem in listed] == [code for _, code in problems]
+
+
 def test_the_template_has_headers_an_example_and_drop_down_lists() -> None:
     book = load_workbook(io.BytesIO(people_template()))
     sheet = book.active

@@ -13,7 +13,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from tests.web.conftest import Browser
+from tests.web.conftest import Browser, point_in_grid_of
 
 from civicgrid.cases import routing, taxonomy
 from civicgrid.db import make_session_factory, transaction
@@ -284,7 +284,7 @@ def test_adding_a_holiday_changes_the_working_calendar(signed_in: SignIn, demo_e
 def test_the_holiday_page_explains_the_calendar_and_refuses_a_bad_year(signed_in: SignIn) -> None:
     admin = signed_in("admin")
     page = admin.get("/admin/holidays?year=2026").text
-    assert "chinese-calendar" in page and "国务院办公厅" in page and "2027年及以后" in page
+    assert "内置日历" in page and "国务院办公厅" in page and "2027年及以后" in page
     assert "已内置" in page
     assert admin.get("/admin/holidays?year=abc").status_code == 422
     assert admin.get("/admin/holidays?year=1999").status_code == 422
@@ -437,3 +437,32 @@ def test_grid_workers_are_assigned_and_released_on_the_grid_page(signed_in: Sign
         .status_code
         == 403
     )
+
+
+def _listed(html: str) -> list[str]:
+    return re.findall(r'<tr data-username="([^"]+)"', html)
+
+
+def test_the_user_list_is_paged_and_searched_with_its_filters_kept(signed_in: SignIn, demo_engine: Engine) -> None:
+    admin = signed_in("admin")
+    first = admin.get("/admin/users").text
+    total = int(re.search(r"([\d,]+)个用户", first).group(1).replace(",", ""))  # type: ignore[union-attr]
+    assert total > 200 and len(_listed(first)) == org_service.USER_PAGE_SIZE
+    assert f"第 1/{-(-total // org_service.USER_PAGE_SIZE)} 页" in first
+    seen, url = [], "/admin/users?role=grid_worker"
+    while url:
+        page = admin.get(url).text
+        assert 'value="grid_worker" selected' in page  # the filter shown as chosen on every page
+        seen += _listed(page)
+        found = re.search(r'href="([^"]+)" rel="next"', page)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+        assert not url or "role=grid_worker" in url
+    assert len(seen) == len(set(seen)) > org_service.USER_PAGE_SIZE and "gridworker" in seen
+    assert "dispatcher" not in seen and "cgj" not in seen
+    own_grid = point_in_grid_of(demo_engine, "gridworker").code
+    assert "gridworker" in _listed(admin.get(f"/admin/users?grid={own_grid}").text)
+    assert _listed(admin.get("/admin/users?q=李敏").text) == ["dispatcher"]
+    assert "cgj" in _listed(admin.get("/admin/users?department=CGJ").text)
+    assert "dispatcher" in _listed(admin.get("/admin/users?grid=海川街道&role=dispatcher").text)
+    assert _listed(admin.get("/admin/users?grid=没有这个网格").text) == []
+    assert "没有符合条件的用户" in admin.get("/admin/users?q=zzzz&page_number=7").text

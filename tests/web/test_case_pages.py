@@ -6,12 +6,14 @@ import io
 import re
 from collections.abc import Callable
 
+import httpx
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine, select
 from tests.web.conftest import Browser, GridPoint, point_in_grid_of, point_outside_grid_of
 
 from civicgrid.audit import AuditEntry
-from civicgrid.cases.models import Case, CaseEvent
+from civicgrid.cases.models import Attachment, Case, CaseEvent
 from civicgrid.db import make_session_factory
 
 SignedIn = Callable[[str], Browser]
@@ -115,6 +117,17 @@ def test_intake_errors_are_shown_next_to_the_field_and_the_form_keeps_its_values
     assert 'value="李先生"' in response.text and "噪音扰民</textarea>" in response.text
     empty = hotline.post("/cases/new", {"channel": "hotline_12345", "description": ""})
     assert empty.status_code == 422 and "请填写问题标题或描述" in empty.text
+
+
+def test_every_wrong_field_of_a_report_is_named_at_once(signed_in: SignedIn) -> None:
+    hotline = signed_in("hotline")
+    hotline.get("/cases/new")
+    form = {"channel": "hotline_12345", "description": "", "reporter_phone": "12ab", "category_code": "飞碟降落"}
+    response = hotline.post("/cases/new", form)
+    assert response.status_code == 422
+    for said in ("请填写问题标题或描述", "电话号码“12ab”格式不正确", "没有找到类别“飞碟降落”"):
+        assert said in response.text, said
+    assert re.search(r'name="reporter_phone"[^>]*aria-invalid="true"', response.text)
 
 
 def test_a_bad_photo_undoes_the_whole_report(signed_in: SignedIn, demo_engine: Engine) -> None:
@@ -272,3 +285,77 @@ def test_every_sort_pages_through_every_case_once_in_order(signed_in: SignedIn) 
         assert total and len(seen) == len(set(seen)) == int(total.group(1).replace(",", "")), sort
         orders[sort] = seen
     assert orders["newest"] == orders["oldest"][::-1]  # (reported_at, id) one way, then the other
+
+
+def _case_of(response: httpx.Response) -> str:
+    assert response.status_code == 303, response.text[:2000]
+    return response.headers["location"].split("/")[2].split("?")[0]
+
+
+@pytest.mark.parametrize(("path", "username"), [("/cases/new", "hotline"), ("/m/report", "gridworker")])
+def test_the_category_is_typed_by_name_and_shown_by_name(
+    path: str, username: str, signed_in: SignedIn, demo_engine: Engine
+) -> None:
+    browser = signed_in(username)
+    form_page = browser.get(path).text
+    assert '<option value="暴露垃圾" data-code="' in form_page and 'name="category_code"' in form_page
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    where = {"channel": "hotline_12345", "lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84"}
+    for typed in ("暴露垃圾", "暴露", "市容环境 › 暴露垃圾"):
+        number = _case_of(browser.post(path, {**where, "description": f"类别测试：{typed}", "category": typed}))
+        with make_session_factory(demo_engine)() as session:
+            case = session.execute(select(Case).where(Case.number == number)).scalar_one()
+            assert case.category is not None and case.category.name == "暴露垃圾", typed
+    ambiguous = browser.post(path, {**where, "description": "垃圾很多", "category": "垃圾"})
+    assert ambiguous.status_code == 422 and 'id="category_code-error"' in ambiguous.text
+    assert "暴露垃圾" in ambiguous.text and "垃圾桶破损" in ambiguous.text and 'value="垃圾"' in ambiguous.text
+    unknown = browser.post(path, {**where, "description": "飞碟", "category": "飞碟降落"})
+    assert unknown.status_code == 422 and "没有找到类别“飞碟降落”" in unknown.text
+    partial = browser.post(path, {**where, "description": "", "category": "垃圾桶"})  # refused for its text
+    assert partial.status_code == 422 and 'value="垃圾桶破损"' in partial.text  # the box names what it found
+
+
+def test_a_refused_report_keeps_its_photos_for_the_next_try(
+    signed_in: SignedIn, demo_engine: Engine, photo: bytes
+) -> None:
+    gridworker = signed_in("gridworker")
+    gridworker.get("/m/report")
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    form = {"description": "井盖松动", "lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84", "category": "垃圾"}
+    refused = gridworker.post("/m/report", form, files=[("photos", ("井盖.png", photo, "image/png"))])
+    assert refused.status_code == 422 and "已保留：" in refused.text and "井盖.png" in refused.text
+    token = re.search(r'name="kept_photos" value="([^"]+)" checked', refused.text)
+    assert token is not None
+    assert signed_in("hotline").get(f"/uploads/held/{token.group(1)}").status_code == 404  # hers alone
+    number = _case_of(gridworker.post("/m/report", {**form, "category": "井盖", "kept_photos": token.group(1)}))
+    with make_session_factory(demo_engine)() as session:
+        case = session.execute(select(Case).where(Case.number == number)).scalar_one()
+        assert case.category is not None and case.category.name == "井盖缺失破损"
+        assert len(session.execute(select(Attachment).where(Attachment.case_id == case.id)).all()) == 1
+    assert gridworker.get(f"/uploads/held/{token.group(1)}").status_code == 404  # attached, no longer held
+
+
+def test_a_refused_action_keeps_its_photos(signed_in: SignedIn, demo_engine: Engine, photo: bytes) -> None:
+    gridworker = signed_in("gridworker")
+    spot = point_in_grid_of(demo_engine, "gridworker")
+    gridworker.get("/m/report")
+    where = {"lon": str(spot.lon), "lat": str(spot.lat), "crs": "wgs84"}
+    number = _case_of(gridworker.post("/m/report", {"description": "小广告", "category": "非法小广告", **where}))
+    page = gridworker.get(f"/cases/{number}").text
+    assert 'data-action="self_handle"' in page
+    version = re.search(r'name="expected_version" value="(\d+)"', page)
+    assert version
+    refused = gridworker.post(
+        f"/cases/{number}/actions/self_handle",
+        {"expected_version": version.group(1), "note": ""},
+        files=[("photos", ("处置后.png", photo, "image/png"))],
+    )
+    assert refused.status_code == 422 and "已保留：" in refused.text
+    token = re.search(r'name="kept_photos" value="([^"]+)" checked', refused.text)
+    assert token is not None
+    done = gridworker.post(
+        f"/cases/{number}/actions/self_handle",
+        {"expected_version": version.group(1), "note": "已清除", "kept_photos": token.group(1)},
+    )
+    assert done.status_code == 303, done.text[:2000]
+    assert events(demo_engine, number)[-1] == "self_handle"

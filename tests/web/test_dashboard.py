@@ -312,7 +312,7 @@ def test_the_report_buttons_link_the_work_report(signed_in: SignedIn, scene: Sce
     assert html.unescape(markdown.group(1)).endswith("&format=md")
     archive = re.search(r'id="work-report-zip" href="([^"]+)"', page)
     assert archive and html.unescape(archive.group(1)).endswith("&format=zip")
-    assert "Markdown（含图表，zip）" in page and "Markdown（仅文本，无图表）" in page
+    assert "Markdown（含图表，压缩包）" in page and "Markdown（仅文本，无图表）" in page
     assert "生成工作总结" in page
 
 

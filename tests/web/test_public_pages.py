@@ -223,15 +223,45 @@ def test_a_missing_description_is_reported_next_to_it_and_the_rest_is_kept(visit
     assert f'value="{form["idempotency_key"]}"' in page.text  # the same submission, once it is corrected
 
 
-def test_a_bad_phone_and_no_location_are_reported_next_to_their_fields(visitor: Browser, photo: bytes) -> None:
+def test_a_bad_phone_and_no_location_are_reported_next_to_their_fields(
+    visitor: Browser, photo: bytes, demo_engine: Engine
+) -> None:
     form = report_form(visitor)
     form.update({"description": "噪音扰民", "phone": "12345"})
     page = submit(visitor, form, files=[("photos", ("a.png", photo, "image/png"))])
     assert page.status_code == 422
     assert 'id="phone-error"' in page.text and "11位手机号码" in page.text and 'value="12345"' in page.text
     assert 'id="location-error"' in page.text and "填写详细地址" in page.text
-    assert 'id="photos-error"' in page.text and "重新选择照片" in page.text  # a file input cannot be refilled
     assert "噪音扰民</textarea>" in page.text
+    # a file input cannot be refilled: the photo is kept on the server, shown, and sent with the corrected form
+    assert 'id="photos-error"' not in page.text and "已保留：" in page.text and "a.png" in page.text
+    token = re.search(r'name="kept_photos" value="([^"]+)" checked', page.text)
+    assert token is not None
+    preview = visitor.get(f"/uploads/held/{token.group(1)}")
+    assert preview.status_code == 200 and preview.content == photo and preview.headers["cache-control"] == "no-store"
+    form.update({"phone": "13812345678", "address": "泰和路5号", "kept_photos": token.group(1)})
+    number, _ = receipt(submit(visitor, form))
+    with make_session_factory(demo_engine)() as session:
+        assert [a.media_type for a in attachments_of(session, SYSTEM, number)] == ["image/png"]
+    assert visitor.get(f"/uploads/held/{token.group(1)}").status_code == 404  # attached: no longer held
+
+
+def test_a_kept_photo_belongs_to_its_sender(
+    visitor: Browser, web_app: FastAPI, photo: bytes, demo_engine: Engine
+) -> None:
+    form = report_form(visitor)
+    form.update({"description": "噪音扰民"})  # no place: refused, the photo kept
+    page = submit(visitor, form, files=[("photos", ("a.png", photo, "image/png"))])
+    token = re.search(r'name="kept_photos" value="([^"]+)"', page.text)
+    assert page.status_code == 422 and token is not None
+    stranger = Browser(web_app)
+    assert stranger.get(f"/uploads/held/{token.group(1)}").status_code == 404
+    theirs = report_form(stranger)
+    theirs.update({"description": "另一件事", "address": "泰和路9号", "kept_photos": token.group(1)})
+    number, _ = receipt(submit(stranger, theirs))
+    with make_session_factory(demo_engine)() as session:
+        assert attachments_of(session, SYSTEM, number) == []  # someone else's token finds nothing
+    assert visitor.get(f"/uploads/held/{token.group(1)}").status_code == 200  # and takes nothing from its sender
 
 
 def test_a_file_that_is_not_a_photo_is_refused_next_to_the_field(visitor: Browser) -> None:

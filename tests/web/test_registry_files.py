@@ -45,7 +45,7 @@ def test_a_grid_worker_imports_people_with_a_row_report(signed_in: SignedIn, dem
     grid = point_in_grid_of(demo_engine, "gridworker").code
     name = f"导入{uuid.uuid4().hex[:4]}"
     refused = upload(worker, "people", "人口.csv", people_csv(grid, name))
-    assert "未写入任何数据" in refused and "<td>3</td>" in refused and "校验位错误" in refused
+    assert "未写入任何数据" in refused and '<td data-label="行号">3</td>' in refused and "校验位错误" in refused
     assert name not in worker.get("/registry/people", params={"q": name}).text.split('id="registry-list"')[1]
     kept = upload(worker, "people", "人口.csv", people_csv(grid, name), keep_good="1")
     assert "已写入" in kept and "新增1" in kept

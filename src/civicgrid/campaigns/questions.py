@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from civicgrid.cases.models import Category
-from civicgrid.errors import InvalidInputError
+from civicgrid.cases.taxonomy import leaf_category
+from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.registry.kinds import MAX_NUMBER
 from civicgrid.text import checked_text
 
@@ -130,17 +129,12 @@ def _question(session: Session, number: int, item: Mapping[str, Any]) -> Questio
 
 
 def _category(session: Session, label: str, value: Any) -> str:
+    """The code of the category a hazard answer opens its case in, named as intake takes a category."""
     text = checked_text(value or "", 100, f"“{label}”的隐患案件类别")
-    found = (
-        session.execute(
-            select(Category.code).where((Category.code == text) | (Category.name == text), Category.is_active).limit(2)
-        )
-        .scalars()
-        .all()
-    )
-    if len(found) != 1:
-        raise InvalidInputError(f"“{label}”的隐患案件类别“{text}”不存在", code="form_bad_category")
-    return str(found[0])
+    try:
+        return leaf_category(session, text).code
+    except (InvalidInputError, NotFoundError) as error:
+        raise InvalidInputError(f"“{label}”的隐患案件类别：{error.message}", code="form_bad_category") from error
 
 
 def check_answers(questions: Sequence[Question], raw: Mapping[str, Any]) -> dict[str, Any]:

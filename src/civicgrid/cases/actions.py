@@ -21,7 +21,7 @@ from civicgrid.cases.models import AssignmentRole, Case, CaseAssignment, CaseEve
 from civicgrid.cases.notifications import notify_departments
 from civicgrid.cases.queries import get_case
 from civicgrid.cases.routing import command_centre_for, suggest
-from civicgrid.cases.taxonomy import get_category, is_leaf
+from civicgrid.cases.taxonomy import leaf_category
 from civicgrid.cases.workflow import WORKING, Action
 from civicgrid.errors import ConflictError, InvalidInputError
 from civicgrid.geo.coords import parse_crs
@@ -157,9 +157,7 @@ def _set_category(ctx: _Context, missing: str) -> None:
     """Set or correct the category when one is given; the case must end up with one."""
     case = ctx.case
     if ctx.params.category_code:
-        category = get_category(ctx.session, ctx.params.category_code)
-        if not is_leaf(ctx.session, category):
-            raise InvalidInputError(f"请选择“{category.name}”下的具体小类", code="category_not_leaf")
+        category = leaf_category(ctx.session, ctx.params.category_code)
         case.category = category
         case.priority = category.priority
         ctx.data["category"] = category.code

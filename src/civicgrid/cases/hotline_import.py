@@ -53,6 +53,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,8 +71,9 @@ from civicgrid.cases.intake import (
     require_channel,
 )
 from civicgrid.cases.models import Case, Channel, ImportRowError, ImportRun
+from civicgrid.cases.taxonomy import leaf_category
 from civicgrid.db import make_session_factory, transaction, utcnow
-from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, Problems
 from civicgrid.geo.coords import parse_crs
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
@@ -174,7 +176,7 @@ class ColumnMapping:
             object.__setattr__(self, "crs", parse_crs(self.crs).value)
         if self.time_format is not None and "%" not in self.time_format:
             raise InvalidInputError(
-                f"时间格式“{self.time_format}”无效：应为 strptime 格式，如 %Y/%m/%d %H:%M:%S",
+                f"时间格式“{self.time_format}”无效：应以 % 代号写出年月日时分秒，如 %Y/%m/%d %H:%M:%S",
                 code="invalid_time_format",
             )
 
@@ -348,11 +350,10 @@ _TIME_PATTERNS = (
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 
 
-class _RowError(Exception):
+class _RowError(InvalidInputError):
     def __init__(self, reason: str, code: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, code=code)
         self.reason = reason
-        self.code = code
 
 
 def parse_time(cell: Cell, zone: dt.tzinfo, time_format: str | None = None) -> dt.datetime:
@@ -448,8 +449,9 @@ class _Context:
 class _Row:
     number: int
     request: IntakeRequest | None = None
-    error: RejectedRow | None = None
+    error: InvalidInputError | None = None
     warning: str | None = None
+    category: str = ""  # as typed: checked with the taxonomy even on a row refused for other reasons
 
     @property
     def source_id(self) -> str:
@@ -459,13 +461,18 @@ class _Row:
 
 
 def _prepare(number: int, cells: tuple[Cell, ...], context: _Context) -> _Row:
+    problems = Problems()
+    row = _prepare_row(number, cells, context, problems)
     try:
-        return _prepare_row(number, cells, context)
-    except _RowError as error:
-        return _Row(number, error=RejectedRow(number, error.reason, error.code))
+        problems.raise_any()
+    except InvalidInputError as error:
+        return _Row(number, error=error, category=row.category)
+    return row
 
 
-def _prepare_row(number: int, cells: tuple[Cell, ...], context: _Context) -> _Row:
+def _prepare_row(number: int, cells: tuple[Cell, ...], context: _Context, problems: Problems) -> _Row:
+    """The row as an intake request; each problem of the row is kept in ``problems`` (the others still checked)."""
+
     def cell(name: str) -> Cell:
         position = context.positions.get(name)
         if position is None or position >= len(cells):
@@ -478,19 +485,25 @@ def _prepare_row(number: int, cells: tuple[Cell, ...], context: _Context) -> _Ro
     title = text("title")
     description = clean_block(_as_text(cell("description")))
     if not title and not description:
-        raise _RowError("标题和内容均为空", "empty_content")
-    reported_at = _reported_at(cell("reported_at"), context) if "reported_at" in context.positions else None
+        problems.add(_RowError("标题和内容均为空", "empty_content"))
+    reported_at = None
+    if "reported_at" in context.positions:
+        reported_at = problems.check(partial(_reported_at, cell("reported_at"), context), None)
     phone = unicodedata.normalize("NFKC", text("reporter_phone"))
     if any(mark in phone for mark in "*×xX"):
-        raise _RowError(
-            f"联系电话“{phone}”已打码或格式不正确；如导出文件中的号码均已打码，请不要映射联系电话列", "invalid_phone"
+        problems.add(
+            _RowError(
+                f"联系电话“{phone}”已打码或格式不正确；如导出文件中的号码均已打码，请不要映射联系电话列",
+                "invalid_phone",
+            )
         )
-    lon, lat = _coordinates(cell("lon"), cell("lat"))
+    nowhere: tuple[float | None, float | None] = (None, None)
+    lon, lat = problems.check(partial(_coordinates, cell("lon"), cell("lat")), nowhere)
     category = text("category_code")
     name, address = text("reporter_name"), text("address")
     source_id = text("source_id")
     if len(source_id) > MAX_SOURCE_ID:
-        raise _RowError(f"来源编号超过{MAX_SOURCE_ID}个字", "source_id_too_long")
+        problems.add(_RowError(f"来源编号超过{MAX_SOURCE_ID}个字", "source_id_too_long"))
     if not source_id:
         content = [title, description, reported_at.isoformat() if reported_at else "", name, phone, address]
         content += [repr(lon) if lon is not None else "", repr(lat) if lat is not None else "", category]
@@ -514,7 +527,7 @@ def _prepare_row(number: int, cells: tuple[Cell, ...], context: _Context) -> _Ro
         source_id=source_id,
         reported_at=reported_at,
     )
-    return _Row(number, request=request, warning=warning)
+    return _Row(number, request=request, warning=warning, category=category)
 
 
 def _reported_at(value: Cell, context: _Context) -> dt.datetime:
@@ -654,6 +667,15 @@ def _start_run(
     return run, True
 
 
+def _refused(session: Session, row: _Row, error: InvalidInputError) -> RejectedRow:
+    """A row refused before intake, for every problem: its category too, which intake would have checked."""
+    problems = Problems()
+    problems.add(error)
+    if row.category:
+        problems.check(partial(leaf_category, session, row.category), None)
+    return RejectedRow(row.number, "；".join(p.message for p in problems.found), problems.found[0].code)
+
+
 def _import_batch(
     factory: sessionmaker[Session],
     run_id: int,
@@ -672,10 +694,10 @@ def _import_batch(
                 f"文件“{run.source_name}”正由另一个导入进程处理（已处理到第{run.next_row}个数据行）",
                 code="import_in_progress",
             )
-        good = [row for row in rows if row.request is not None]
+        good = [row for row in rows if row.error is None]
         existing = _existing_source_ids(session, channel, (row.source_id for row in good))
         created = duplicates = 0
-        errors = [row.error for row in rows if row.error is not None]
+        errors = [_refused(session, row, row.error) for row in rows if row.error is not None]
         for row in good:
             assert row.request is not None
             if row.source_id in existing:

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,8 +27,8 @@ from civicgrid.cases.attachments import Upload, attach
 from civicgrid.cases.auth import can_read
 from civicgrid.cases.events import append_event
 from civicgrid.cases.models import Case, CaseState, Channel, Placement
-from civicgrid.cases.taxonomy import get_case_type, get_category, is_leaf, validate_extra
-from civicgrid.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from civicgrid.cases.taxonomy import get_case_type, leaf_category, validate_extra
+from civicgrid.errors import ConflictError, InvalidInputError, PermissionDeniedError, Problems
 from civicgrid.geo.coords import CRS, parse_crs
 from civicgrid.grid.codes import GridLevel, district_code_of
 from civicgrid.grid.index import GridIndex, LocatedPoint, grid_index, place_point
@@ -35,11 +36,12 @@ from civicgrid.org.actor import ALL_GRIDS, Actor
 from civicgrid.org.roles import Permission, Role
 from civicgrid.org.service import roots_holding
 from civicgrid.settings import Settings, get_settings
-from civicgrid.text import optional_text, refuse_unstorable
+from civicgrid.text import headline, optional_text, refuse_unstorable
 from civicgrid.worktime.service import MIN_YEAR as CALENDAR_MIN_YEAR
 from civicgrid.worktime.service import load_calendar
 
 MAX_TITLE = 200
+TITLE_FROM_DESCRIPTION = 30  # characters of a title made from the description
 MAX_DESCRIPTION = 10_000
 EARLIEST_YEAR = CALENDAR_MIN_YEAR  # the first year the holiday table can hold
 MAX_IDEMPOTENCY_KEY = 80  # stored with its owner in front (100 characters)
@@ -159,19 +161,23 @@ def _existing(session: Session, request: IntakeRequest, key: str | None) -> Case
 
 
 def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: Settings, key: str | None) -> Case:
-    title, description = _texts(request)
-    category = get_category(session, request.category_code) if request.category_code else None
-    if category is not None and not is_leaf(session, category):
-        raise InvalidInputError(f"请选择“{category.name}”下的具体小类", code="category_not_leaf")
+    problems = Problems()  # every wrong field named at once (a form, an imported row)
+    title, description = problems.check(partial(_texts, request), ("", ""))
+    category = (
+        problems.check(partial(leaf_category, session, request.category_code), None) if request.category_code else None
+    )
     type_code = request.case_type_code or (category.case_type_code if category else None)
-    extra = validate_extra(get_case_type(session, type_code), request.extra) if type_code else {}
-    if request.extra and not type_code:
-        raise InvalidInputError("填写了扩展字段，但没有指定案件类型", code="type_required")
-    reported_at = _reported_at(request.reported_at)
+    extra: dict[str, Any] = problems.check(partial(_extra, session, type_code, request), {})
+    reported_at = problems.check(partial(_reported_at, request.reported_at), timesource.now())
+    source_id = problems.check(partial(_optional_text, request.source_id, 100, "来源编号"), None)
+    reporter_name = problems.check(partial(_optional_text, request.reporter_name, 50, "反映人姓名"), None)
+    reporter_phone = problems.check(partial(_phone, request.reporter_phone), None)
+    address = problems.check(partial(_optional_text, request.address, 200, "地址"), None)
+    problems.raise_any()
     case = Case(
         number=_next_number(session, settings),
         channel=request.channel.value,
-        source_id=_optional_text(request.source_id, 100, "来源编号"),
+        source_id=source_id,
         idempotency_key=key,
         case_type_code=type_code,
         category=category,
@@ -181,14 +187,20 @@ def _new_case(session: Session, actor: Actor, request: IntakeRequest, settings: 
         state=CaseState.REPORTED.value,
         priority=category.priority if category else 3,
         reporter_user_id=actor.user_id if request.channel in SELF_REPORTED else None,
-        reporter_name=_optional_text(request.reporter_name, 50, "反映人姓名"),
-        reporter_phone=_phone(request.reporter_phone),
-        address=_optional_text(request.address, 200, "地址"),
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        address=address,
         reported_at=reported_at,
         event_count=0,
     )
     _place(session, actor, case, request)
     return case
+
+
+def _extra(session: Session, type_code: str | None, request: IntakeRequest) -> dict[str, Any]:
+    if request.extra and not type_code:
+        raise InvalidInputError("填写了扩展字段，但没有指定案件类型", code="type_required")
+    return validate_extra(get_case_type(session, type_code), request.extra) if type_code else {}
 
 
 def _texts(request: IntakeRequest) -> tuple[str, str]:
@@ -197,7 +209,7 @@ def _texts(request: IntakeRequest) -> tuple[str, str]:
     description = (request.description or "").replace("_x000D_", "").strip()
     title = " ".join((request.title or "").split())
     if not title:
-        title = " ".join(description.split())[:30]
+        title = headline(description, TITLE_FROM_DESCRIPTION)
     if not title:
         raise InvalidInputError("请填写问题标题或描述", code="empty_case")
     if len(title) > MAX_TITLE:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
+import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -334,6 +337,122 @@ def get_category(session: Session, code: str) -> Category:
     if category is None or not category.is_active:
         raise NotFoundError(f"类别“{code}”不存在或已停用", code="category_not_found", detail={"code": code})
     return category
+
+
+PATH_SEPARATOR = " › "
+_TYPED_SEPARATORS = re.compile(r"\s*[›>/／|｜]\s*")
+MAX_CANDIDATES = 8  # candidates a refusal lists
+
+
+@dataclass(frozen=True)
+class CategoryEntry:
+    """An active category as people read and type it."""
+
+    category: Category
+    names: tuple[str, ...]  # from the top level down
+    leaf: bool
+    shown: str  # what a box shows once it is chosen: its name, or its path where the name repeats
+
+    @property
+    def code(self) -> str:
+        return self.category.code
+
+    @property
+    def label(self) -> str:
+        """The path, 市容环境 › 暴露垃圾."""
+        return PATH_SEPARATOR.join(self.names)
+
+    @property
+    def depth(self) -> int:
+        return self.category.depth
+
+
+def category_entries(session: Session) -> list[CategoryEntry]:
+    """Every active category with its path, in code order."""
+    categories = list_categories(session)
+    by_id = {category.id: category for category in categories}
+    parents = {category.parent_id for category in categories if category.parent_id is not None}
+    paths: list[tuple[Category, tuple[str, ...]]] = []
+    for category in categories:
+        names: list[str] = []
+        current: Category | None = category
+        while current is not None:
+            names.append(current.name)
+            current = by_id.get(current.parent_id) if current.parent_id is not None else None
+        paths.append((category, tuple(reversed(names))))
+    repeated = Counter(category.name for category in categories)
+    return [
+        CategoryEntry(
+            category,
+            names,
+            category.id not in parents,
+            category.name if repeated[category.name] == 1 else PATH_SEPARATOR.join(names),
+        )
+        for category, names in paths
+    ]
+
+
+def find_category(session: Session, text: str, *, leaf: bool = False) -> Category:
+    """The active category a person named — by its code, its name, its path (市容环境/暴露垃圾, 市容环境 › 暴露垃圾)
+    or a part of its name or path that fits exactly one category (only leaves with ``leaf``: "垃圾桶" is
+    垃圾桶破损). A part that fits several is refused listing them; an exact name is taken even when it is no leaf,
+    so that the caller can say which smaller category to choose."""
+    return named_entry(category_entries(session), text, leaf=leaf).category
+
+
+def leaf_category(session: Session, text: str) -> Category:
+    """The smallest-level category a case is filed under, named as ``find_category`` takes it; a larger category
+    is refused naming the ones below it."""
+    entries = category_entries(session)
+    found = named_entry(entries, text, leaf=True)
+    if not found.leaf:
+        children = [entry.category.name for entry in entries if entry.category.parent_id == found.category.id]
+        raise InvalidInputError(
+            f"“{found.category.name}”是大类，请选择其下的具体小类：{_listed(children)}",
+            code="category_not_leaf",
+            detail={"code": found.code},
+        )
+    return found.category
+
+
+def named_entry(entries: list[CategoryEntry], text: str, *, leaf: bool) -> CategoryEntry:
+    """``find_category`` over entries already read (a form shown again names what its box resolved to)."""
+    typed = unicodedata.normalize("NFKC", text).strip()
+    if not typed:
+        raise InvalidInputError("请填写类别", code="category_required")
+    by_code = [entry for entry in entries if entry.code == typed]
+    if by_code:
+        return by_code[0]
+    parts = tuple(part for part in _TYPED_SEPARATORS.split(typed) if part)
+    if len(parts) > 1:
+        return _only(typed, [entry for entry in entries if entry.names == parts])
+    exact = [entry for entry in entries if entry.category.name == typed]
+    exact_leaves = [entry for entry in exact if entry.leaf]
+    if exact_leaves or (exact and not leaf):
+        return _only(typed, exact_leaves if leaf else exact)
+    if exact:
+        return exact[0]
+    return _only(typed, [entry for entry in entries if (entry.leaf or not leaf) and typed in "".join(entry.names)])
+
+
+def _only(typed: str, found: list[CategoryEntry]) -> CategoryEntry:
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise NotFoundError(
+            f"没有找到类别“{typed}”：请输入类别名称（如“暴露垃圾”），或从列表中选择",
+            code="category_not_found",
+            detail={"code": typed},
+        )
+    raise InvalidInputError(
+        f"“{typed}”对应{len(found)}个类别：{_listed([entry.label for entry in found])}。请输入完整名称，或从列表中选择",
+        code="category_ambiguous",
+        detail={"candidates": [entry.code for entry in found]},
+    )
+
+
+def _listed(names: list[str]) -> str:
+    return "、".join(names[:MAX_CANDIDATES]) + ("等" if len(names) > MAX_CANDIDATES else "")
 
 
 def is_leaf(session: Session, category: Category) -> bool:

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -29,13 +30,14 @@ from sqlalchemy.orm import Session
 
 from civicgrid import audit
 from civicgrid.cases.models import CaseType
-from civicgrid.cases.taxonomy import STAGE_LABELS, CategorySpec, upsert_categories
-from civicgrid.errors import InvalidInputError
+from civicgrid.cases.taxonomy import STAGE_LABELS, CategorySpec, normalise_limits, upsert_categories
+from civicgrid.errors import InvalidInputError, Problems
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.roles import Permission
 from civicgrid.tables import Cell, Table, blank, read_table
+from civicgrid.text import clean_label
 
 _T = TypeVar("_T")
 _CHINESE_LEVELS = "一二三四五六"
@@ -151,6 +153,35 @@ def _label(cells: tuple[Cell, ...], layout: _Layout) -> str:
 
 
 def _spec(cells: tuple[Cell, ...], layout: _Layout, case_types: set[str]) -> CategorySpec:
+    """The row as a category; every problem of the row is named at once (``errors.Problems``)."""
+    problems = Problems()
+    nameless: tuple[str, ...] = ()
+    names = problems.check(partial(_path, cells, layout), nameless)
+
+    def attribute(name: str) -> str:
+        position = layout.attributes.get(name)
+        return _text(cells[position]) if position is not None else ""
+
+    case_type = attribute("case_type") or None
+    if case_type is not None and case_type not in case_types:
+        problems.add(InvalidInputError(f"案件类型“{case_type}”不存在", code="case_type_not_found"))
+    limits = {stage: value for stage in STAGE_LABELS if (value := attribute(stage))}
+    for stage, value in limits.items():  # each wrong limit named, not only the first
+        problems.check(partial(normalise_limits, {stage: value}), None)
+    priority = problems.check(partial(_parsed, attribute("priority"), _priority, 3), 3)
+    self_handle = problems.check(partial(_parsed, attribute("self_handle"), _yes_no, False), False)
+    problems.raise_any()
+    return CategorySpec(
+        path=names,
+        default_department_code=attribute("department") or None,
+        priority=priority,
+        limits=limits,
+        case_type_code=case_type,
+        self_handle_allowed=self_handle,
+    )
+
+
+def _path(cells: tuple[Cell, ...], layout: _Layout) -> tuple[str, ...]:
     names = [_text(cells[position]) for position in layout.levels]
     while names and not names[-1]:
         names.pop()
@@ -159,23 +190,7 @@ def _spec(cells: tuple[Cell, ...], layout: _Layout, case_types: set[str]) -> Cat
     if "" in names:
         missing = names.index("") + 1
         raise InvalidInputError(f"第{missing}级分类为空，但其下级有内容", code="gap_in_path")
-
-    def attribute(name: str) -> str:
-        position = layout.attributes.get(name)
-        return _text(cells[position]) if position is not None else ""
-
-    case_type = attribute("case_type") or None
-    if case_type is not None and case_type not in case_types:
-        raise InvalidInputError(f"案件类型“{case_type}”不存在", code="case_type_not_found")
-    limits = {stage: value for stage in STAGE_LABELS if (value := attribute(stage))}
-    return CategorySpec(
-        path=tuple(names),
-        default_department_code=attribute("department") or None,
-        priority=_parsed(attribute("priority"), _priority, 3),
-        limits=limits,
-        case_type_code=case_type,
-        self_handle_allowed=_parsed(attribute("self_handle"), _yes_no, False),
-    )
+    return tuple(clean_label(name, what="类别名称") for name in names)
 
 
 def _parsed(text: str, parse: Callable[[str], _T], default: _T) -> _T:
@@ -184,9 +199,12 @@ def _parsed(text: str, parse: Callable[[str], _T], default: _T) -> _T:
 
 def _priority(text: str) -> int:
     try:
-        return int(float(text))
-    except ValueError as error:
-        raise InvalidInputError(f"优先级“{text}”应为1到5的数字", code="invalid_priority") from error
+        priority = int(float(text))
+    except ValueError:
+        priority = 0
+    if not 1 <= priority <= 5:
+        raise InvalidInputError(f"优先级“{text}”应为1（最急）到5的数字", code="invalid_priority")
+    return priority
 
 
 def _yes_no(text: str) -> bool:

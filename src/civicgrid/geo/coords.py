@@ -705,7 +705,7 @@ def validate_lonlat(lons: npt.ArrayLike, lats: npt.ArrayLike) -> None:
     if bad.any():
         i = int(np.argmax(bad))
         raise InvalidInputError(
-            f"第 {i + 1} 个点的坐标不是有效数值（经度 {lon[i]}，纬度 {lat[i]}）：坐标不能为空、NaN 或无穷大。",
+            f"第 {i + 1} 个点的坐标不是有效数值（经度 {lon[i]}，纬度 {lat[i]}）：坐标不能为空、非数字或无穷大。",
             code="invalid_coordinates",
             detail=point_detail(i, "not_finite"),
         )
@@ -731,7 +731,7 @@ def validate_lonlat(lons: npt.ArrayLike, lats: npt.ArrayLike) -> None:
             which.append(f"纬度 {lat[i]} 不在 -90 到 90 之间")
         raise InvalidInputError(
             f"第 {i + 1} 个点（{lon[i]}, {lat[i]}）超出经纬度范围：{'，'.join(which)}。"
-            "这些数值可能是以米为单位的投影坐标（如 EPSG:3857 Web 墨卡托或 CGCS2000 3 度带高斯-克吕格投影），"
+            "这些数值可能是以米为单位的投影坐标（如 EPSG:3857 网络墨卡托或 CGCS2000 3 度带高斯-克吕格投影），"
             "而不是经纬度；请先转换为经纬度再导入。",
             code="invalid_coordinates",
             detail=point_detail(i, "out_of_range"),

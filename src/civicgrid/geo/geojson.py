@@ -41,13 +41,13 @@ def parse_feature_collection(raw: bytes | str | dict[str, Any]) -> ParsedCollect
         raw_features = document.get("features")
         if not isinstance(raw_features, list):
             raise InvalidInputError(
-                "FeatureCollection 缺少 features 数组",
+                "GeoJSON 要素集合中没有要素列表（features）",
                 code="malformed_geojson",
                 detail={"member": "features"},
             )
     else:
         raise InvalidInputError(
-            f"GeoJSON 顶层 type 应为 FeatureCollection 或 Feature，实际为“{kind}”",
+            f"不是 GeoJSON 要素文件：顶层类型（type）应为要素集合或要素，实际为“{kind}”",
             code="malformed_geojson",
             detail={"type": kind},
         )
@@ -64,16 +64,16 @@ def _load_json(raw: bytes | str | dict[str, Any]) -> dict[str, Any]:
         document = json.loads(raw)
     except UnicodeDecodeError as error:
         raise InvalidInputError(
-            "文件不是 UTF-8 编码的 GeoJSON", code="malformed_geojson", detail={"position": error.start}
+            "文件不是以 UTF-8 编码保存的 GeoJSON", code="malformed_geojson", detail={"position": error.start}
         ) from error
     except json.JSONDecodeError as error:
         raise InvalidInputError(
-            f"GeoJSON 格式错误：第{error.lineno}行第{error.colno}列，{error.msg}",
+            f"GeoJSON 格式错误：第{error.lineno}行第{error.colno}列附近不符合 JSON 格式（括号、引号或逗号有误）",
             code="malformed_geojson",
             detail={"line": error.lineno, "column": error.colno, "reason": error.msg},
         ) from error
     if not isinstance(document, dict):
-        raise InvalidInputError("GeoJSON 顶层应为对象", code="malformed_geojson")
+        raise InvalidInputError("不是 GeoJSON 要素文件：最外层应为花括号括起的对象", code="malformed_geojson")
     return document
 
 
@@ -87,13 +87,13 @@ def _declared_crs(document: dict[str, Any]) -> str | None:
 
 def _parse_feature(index: int, raw: Any) -> ParsedFeature:
     if not isinstance(raw, dict) or raw.get("type") != "Feature":
-        return ParsedFeature(index, {}, None, _feature_error(index, "不是 Feature 对象"))
+        return ParsedFeature(index, {}, None, _feature_error(index, "不是要素（类型应为 Feature）"))
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
-        return ParsedFeature(index, {}, None, _feature_error(index, "properties 不是对象"))
+        return ParsedFeature(index, {}, None, _feature_error(index, "属性（properties）应为键值对象"))
     geometry_json = raw.get("geometry")
     if not geometry_json:
-        return ParsedFeature(index, properties, None, _feature_error(index, "缺少 geometry"))
+        return ParsedFeature(index, properties, None, _feature_error(index, "没有几何图形（geometry）"))
     try:
         geometry = shape(geometry_json)
     except (
@@ -103,11 +103,11 @@ def _parse_feature(index: int, raw: Any) -> ParsedFeature:
         KeyError,
         IndexError,
         shapely.errors.GEOSException,
-    ) as error:
-        return ParsedFeature(index, properties, None, _feature_error(index, f"geometry 无法解析（{error}）"))
+    ):
+        return ParsedFeature(index, properties, None, _feature_error(index, "几何图形无法解析：类型或坐标不符合规范"))
     coordinates = shapely.get_coordinates(geometry)
     if coordinates.size and not all(math.isfinite(v) for v in coordinates.ravel()):
-        return ParsedFeature(index, properties, None, _feature_error(index, "坐标中有非数字值（NaN/Infinity）"))
+        return ParsedFeature(index, properties, None, _feature_error(index, "坐标中有非数字或无穷大的值"))
     return ParsedFeature(index, properties, geometry)
 
 

@@ -74,6 +74,11 @@ class GridIndex:
             node_id = self.children[node_id][0]
         return self.refs[node_id].code
 
+    def name_of(self, code: str) -> str:
+        """A grid's name for people to read; its code for a grid no longer in the tree."""
+        node_id = self.ids_by_code.get(code)
+        return self.refs[node_id].name if node_id is not None else code
+
     def path(self, node_id: int) -> tuple[NodeRef, ...]:
         chain: list[NodeRef] = []
         current: int | None = node_id

@@ -25,6 +25,7 @@ from civicgrid.errors import (
     NotMigratedError,
     PermissionDeniedError,
 )
+from civicgrid.http.routing import page_above
 from civicgrid.org.service import SignInRefusedError
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,10 @@ def _handlers(error_page: ErrorPage) -> dict[type[Exception], Callable[[Request,
             code, message = _HTTP_ERRORS.get(error.status_code, ("http_error", "请求无法处理"))
             body = {"error": {"code": code, "message": message, "detail": {}}}
             return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+        if error.status_code == 405 and request.method in ("GET", "HEAD"):
+            above = page_above(request.app, request.url.path)
+            if above is not None:  # a form's address reloaded: back to the page the form is on
+                return RedirectResponse(above, status_code=303)
         return error_page(request, error.status_code, _HTTP_MESSAGES.get(error.status_code, "请求无法处理"))
 
     async def invalid_request(request: Request, error: Exception) -> Response:

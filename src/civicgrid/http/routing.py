@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.routing import Match
+from starlette.types import ASGIApp
 
 from civicgrid.db import conflict_from, finish
 from civicgrid.http import bounds, openapi
@@ -109,3 +111,33 @@ class SessionRoute(APIRoute):
 def session_router(**kwargs: Any) -> APIRouter:
     """An APIRouter of SessionRoutes: every router of the API and the pages is made here."""
     return APIRouter(route_class=SessionRoute, **kwargs)
+
+
+def page_above(app: ASGIApp, path: str) -> str | None:
+    """The nearest page above ``path`` that answers GET: /cases/N for /cases/N/actions/return, /admin/grid for
+    /admin/grid/rename. A form's POST URL is where the browser stays when the page shown after a failed submission
+    is reloaded (or the address is opened again); a GET there goes to the page the form is on."""
+    segments = path.rstrip("/").split("/")
+    while len(segments) > 1:
+        segments.pop()
+        candidate = "/".join(segments) or "/"
+        if answers_get(app, candidate):
+            return candidate
+    return None
+
+
+def answers_get(app: ASGIApp, path: str) -> bool:
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "query_string": b"", "headers": []}
+    routes = getattr(getattr(app, "router", None), "routes", [])
+    return any(route.matches(scope)[0] is Match.FULL for route in routes)
+
+
+def endpoint_routes(routes: Iterable[Any]) -> Iterator[APIRoute]:
+    """Every endpoint of an app's routes (``app.routes``), through the routers it included — FastAPI keeps an
+    included router as one nested entry, so ``app.routes`` alone lists none of their endpoints."""
+    for route in routes:
+        nested = getattr(route, "original_router", None)
+        if nested is not None:
+            yield from endpoint_routes(nested.routes)
+        elif isinstance(route, APIRoute):
+            yield route

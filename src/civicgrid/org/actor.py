@@ -8,6 +8,7 @@ them" — one LIKE per root in SQL, one ``startswith`` in Python.
 from __future__ import annotations
 
 import getpass
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from civicgrid.errors import PermissionDeniedError
 from civicgrid.org.roles import ROLE_PERMISSIONS, Permission, Role
 
 ALL_GRIDS: tuple[str, ...] = ("",)  # the empty prefix: every code starts with it
+_LABEL_USERNAME = re.compile(r"\((?P<username>[a-z0-9][a-z0-9_.@-]*)\)$")  # the end of ``Actor.label``
 
 
 def minimal_roots(codes: Iterable[str]) -> tuple[str, ...]:
@@ -112,6 +114,7 @@ class Actor:
 
     @property
     def label(self) -> str:
+        """Who acted, as the record keeps it: the name and, for a user, the user name (names repeat)."""
         if self.user_id is None:
             return self.display_name
         return f"{self.display_name}({self.username})"
@@ -138,13 +141,20 @@ class Actor:
         """Inside a subtree, or an ancestor of one (a grid worker sees the path up to her district)."""
         return self.covers_grid(code) or any(root.startswith(code) for root in self.grid_codes)
 
-    def require_grid(self, code: str, doing: str) -> None:
+    def require_grid(self, code: str, doing: str, *, name: str | None = None) -> None:
+        """Refuse a grid outside the actor's subtrees; the message names the grid (``name``) when the caller knows
+        it, as its code means nothing to a person who did not type it."""
         if not self.covers_grid(code):
             raise PermissionDeniedError(
-                f"{self.display_name}无权{doing}：网格“{code}”不在其管辖范围内",
+                f"{self.display_name}无权{doing}：网格“{name or code}”不在其管辖范围内",
                 code="out_of_scope",
                 detail={"grid_code": code, "actor": self.username},
             )
+
+
+def name_in(label: str) -> str:
+    """The person's name in a recorded ``Actor.label``, as pages show it: the user name stays in the record."""
+    return _LABEL_USERNAME.sub("", label) or label
 
 
 def _os_user() -> str:

@@ -7,14 +7,17 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Select, delete, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from civicgrid import audit
+from civicgrid.code_prefix import code_in_subtrees
 from civicgrid.db import utcnow
 from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from civicgrid.grid.models import GridAssignment, GridDuty, GridNode
+from civicgrid.json_list import like_pattern
 from civicgrid.org.actor import ALL_GRIDS, Actor, minimal_roots
 from civicgrid.org.models import ApiToken, Department, DepartmentKind, User, UserGridScope, UserRole, WebSession
 from civicgrid.org.passwords import hash_password, needs_rehash, verify_password
@@ -49,7 +52,7 @@ def create_department(
     parent = get_department(session, parent_code) if parent_code else None
     grid_node = _grid_node_or_error(session, grid_code) if grid_code else None
     if grid_node is not None:
-        actor.require_grid(grid_node.code, "在此网格设立部门")
+        actor.require_grid(grid_node.code, "在此网格设立部门", name=grid_node.name)
     elif not _is_global(actor):
         raise PermissionDeniedError("只能在自己管辖的网格内设立部门：请指定所属网格", code="out_of_scope")
     department = Department(
@@ -158,7 +161,7 @@ def create_user(
     department = get_department(session, department_code) if department_code else None
     scopes = [_grid_node_or_error(session, code) for code in grid_codes]
     for node in scopes:
-        actor.require_grid(node.code, "授予此网格范围")
+        actor.require_grid(node.code, "授予此网格范围", name=node.name)
     if not _is_global(actor) and not scopes and not _department_in_scope(session, actor, department):
         raise PermissionDeniedError("只能创建本辖区的用户：请指定管辖网格，或选择本辖区的部门", code="out_of_scope")
     user = User(
@@ -214,7 +217,14 @@ def require_user_in_scope(session: Session, actor: Actor, user: User, doing: str
         )
 
 
-def _user_within(actor: Actor, user: User, grid_codes: Sequence[str], department_grid_code: str | None) -> bool:
+class _UserFacts(Protocol):
+    """What the scope rule reads of a user: a User, or a row of its columns."""
+
+    department_id: int | None
+    all_grids: bool
+
+
+def _user_within(actor: Actor, user: _UserFacts, grid_codes: Sequence[str], department_grid_code: str | None) -> bool:
     """The rule of ``require_user_in_scope`` for a scoped actor. ``department_grid_code`` is the grid of the
     user's department (None when the user has none, or the department belongs to no grid)."""
     if user.all_grids or (not grid_codes and user.department_id is None):
@@ -245,25 +255,102 @@ def _department_grid_codes(session: Session) -> dict[int, str]:
     return dict(rows.all())
 
 
-def list_manageable_users(session: Session, actor: Actor) -> list[User]:
-    """The users this actor may manage, by user name: everyone for an administrator of all grids, else the people
-    of her grids (the rule of ``require_user_in_scope``, applied to all users with three queries)."""
+USER_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class UserQuery:
+    """Which users the user list shows. ``text``: part of the user name or the name; ``department_code``: the
+    department and its sub-departments; ``grid``: a grid's code or part of its name — the users working on it or
+    below it (granted scopes, duties, their department's grid); ``status``: "active" or "disabled"."""
+
+    text: str = ""
+    role: Role | None = None
+    department_code: str = ""
+    grid: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class UserPage:
+    users: list[User]
+    total: int
+    page: int
+    pages: int
+
+
+def find_manageable_users(
+    session: Session, actor: Actor, query: UserQuery, *, page: int = 1, size: int = USER_PAGE_SIZE
+) -> UserPage:
+    """One page of the users this actor may manage that match ``query``, by user name. The filters run in SQL;
+    a scoped administrator's scope rule (``require_user_in_scope``) then over the matching ids, so a page is
+    loaded in full only for the users it shows."""
     actor.require(Permission.USER_MANAGE, "管理用户")
-    users = list_users(session, actor)
-    if _is_global(actor):
-        return users
-    codes = _grid_codes_by_user(session)
-    department_grids = _department_grid_codes(session)
-    return [
-        user
-        for user in users
-        if _user_within(
-            actor,
-            user,
-            codes.get(user.id, []),
-            department_grids.get(user.department_id) if user.department_id else None,
+    rows = session.execute(_user_filter(session, query).order_by(User.username)).all()
+    if not _is_global(actor):
+        codes = _grid_codes_by_user(session)
+        department_grids = _department_grid_codes(session)
+        rows = [
+            row
+            for row in rows
+            if _user_within(
+                actor,
+                row,
+                codes.get(row.id, []),
+                department_grids.get(row.department_id) if row.department_id else None,
+            )
+        ]
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(page, 1), pages)
+    shown = [row.id for row in rows[(page - 1) * size : page * size]]
+    users = session.execute(
+        select(User)
+        .where(User.id.in_(shown))
+        .options(selectinload(User.role_rows), selectinload(User.department))
+        .order_by(User.username)
+    ).scalars()
+    return UserPage(list(users), len(rows), page, pages)
+
+
+def _user_filter(session: Session, query: UserQuery) -> Select[int, int | None, bool]:
+    stmt = select(User.id, User.department_id, User.all_grids)
+    text = query.text.strip()
+    if text:
+        pattern = like_pattern(text.lower())
+        stmt = stmt.where(
+            or_(
+                func.lower(User.username).like(pattern, escape="/"),
+                func.lower(User.display_name).like(pattern, escape="/"),
+            )
         )
-    ]
+    if query.role is not None:
+        stmt = stmt.where(User.id.in_(select(UserRole.user_id).where(UserRole.role == query.role.value)))
+    if query.department_code:
+        root = _department_by_code(session, query.department_code)
+        subtree = department_subtree_ids(session, [root.id]) if root is not None else set()
+        stmt = stmt.where(User.department_id.in_(sorted(subtree)))
+    if query.grid.strip():
+        stmt = stmt.where(_works_on(session, query.grid.strip()))
+    if query.status == "active":
+        stmt = stmt.where(User.is_active)
+    elif query.status == "disabled":
+        stmt = stmt.where(~User.is_active)
+    return stmt
+
+
+def _works_on(session: Session, grid: str) -> ColumnElement[bool]:
+    """Users working on the grids a code or a part of a name finds, or below them."""
+    found = session.execute(
+        select(GridNode.code).where(or_(GridNode.code == grid, GridNode.name.like(like_pattern(grid), escape="/")))
+    ).scalars()
+    roots = minimal_roots(found)
+    if not roots:
+        return false()
+    inside = code_in_subtrees(GridNode.code, roots)
+    scoped = select(UserGridScope.user_id).join(GridNode, GridNode.id == UserGridScope.grid_node_id).where(inside)
+    assigned = select(GridAssignment.user_id).join(GridNode, GridNode.id == GridAssignment.grid_node_id).where(inside)
+    departments = select(Department.id).join(GridNode, GridNode.id == Department.grid_node_id).where(inside)
+    return or_(User.id.in_(scoped), User.id.in_(assigned), User.department_id.in_(departments))
 
 
 @dataclass(frozen=True)

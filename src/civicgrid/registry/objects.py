@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import shapely
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.db import MAX_INTEGER, get_by_id
-from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, Problems
 from civicgrid.geo.metric import LocalProjection, area_m2
 from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
@@ -42,9 +43,14 @@ def register(
     """A new record of ``kind_key`` in the actor's grids."""
     kind = kind_of(kind_key)
     actor.require(Permission.REGISTRY_WRITE, f"登记{kind.label}")
-    unknown_fields(kind, values)
-    record = kind.model(**{f.name: _resolve(session, actor, kind, f.name, values.get(f.name)) for f in kind.all_fields})
-    _put(record, place(session, actor, where or Where(), _shapes(kind), f"在该网格登记{kind.label}"))
+    problems = Problems()  # every wrong field, and the place, named at once
+    resolved = resolved_values(session, actor, kind, values, problems)
+    doing = f"在该网格登记{kind.label}"
+    placed = problems.check(partial(place, session, actor, where or Where(), _shapes(kind), doing), None)
+    problems.raise_any()
+    assert placed is not None
+    record = kind.model(**resolved)
+    _put(record, placed)
     _compose(kind, record)
     _derive(session, record)
     _set_natural_key(session, actor, kind, record)
@@ -52,6 +58,18 @@ def register(
     session.flush()
     record_change(session, actor, kind.key, record.id, "create", diff({}, tracked(kind, record)))
     return record
+
+
+def resolved_values(
+    session: Session, actor: Actor, kind: Kind, values: Mapping[str, Any], problems: Problems
+) -> dict[str, Any]:
+    """Each field of a new record as stored (references and departments found); a wrong one is a problem kept in
+    ``problems`` (its value None), so that all of them are named together."""
+    unknown_fields(kind, values)
+    return {
+        field.name: problems.check(partial(_resolve, session, actor, kind, field.name, values.get(field.name)), None)
+        for field in kind.all_fields
+    }
 
 
 def correct(

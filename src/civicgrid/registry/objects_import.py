@@ -23,7 +23,7 @@ from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
 from civicgrid import audit
-from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError
+from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, Problems
 from civicgrid.geo.geojson import parse_feature_collection
 from civicgrid.importing import ImportReport
 from civicgrid.org.actor import Actor
@@ -104,11 +104,13 @@ def _column(field: Field, example: str) -> Column:
 
 @dataclass(frozen=True)
 class Item:
-    """One row or feature: its number, the field values as given, where it is."""
+    """One row or feature: its number, the field values as given, where it is — or why its position could not be
+    read (its fields are then still checked, to name every problem of the row)."""
 
     index: int
     values: dict[str, Any]
-    where: Where
+    where: Where | None
+    unplaced: CivicgridError | None = None
 
 
 def import_table(
@@ -118,7 +120,7 @@ def import_table(
     actor.require(Permission.REGISTRY_WRITE, f"导入{kind.label}")
     report = ImportReport(source=source, total=len(table.rows), keep_good=keep_good)
     positions = _positions(kind, table.header)
-    return _import(session, actor, kind, _rows(kind, table, positions, report), report)
+    return _import(session, actor, kind, _rows(kind, table, positions), report)
 
 
 def import_geojson(
@@ -160,6 +162,8 @@ def _import(session: Session, actor: Actor, kind: Kind, items: Iterator[Item], r
         name = kind.derived_name(item.values) if kind.derived_name else str(item.values.get("name") or "")
         try:
             with session.begin_nested():
+                if item.where is None:
+                    _refuse_with_fields(session, actor, kind, item)
                 record = objects.register(session, actor, kind.key, item.values, item.where)
         except ConflictError as error:
             earlier = row_of.get(int(error.detail.get("id", 0))) if error.code == "duplicate_object" else None
@@ -167,7 +171,7 @@ def _import(session: Session, actor: Actor, kind: Kind, items: Iterator[Item], r
             report.reject(item.index, name, message, "duplicate_row" if earlier else error.code)
             continue
         except CivicgridError as error:
-            report.reject(item.index, name, error.message, error.code)
+            report.reject(item.index, name, error)
             continue
         row_of[record.id] = item.index
         report.created.append(str(record.id))
@@ -183,6 +187,15 @@ def _import(session: Session, actor: Actor, kind: Kind, items: Iterator[Item], r
     return report
 
 
+def _refuse_with_fields(session: Session, actor: Actor, kind: Kind, item: Item) -> None:
+    """A row whose position was refused: refused for that and for every wrong field together."""
+    problems = Problems()
+    if item.unplaced is not None:
+        problems.add(item.unplaced)
+    objects.resolved_values(session, actor, kind, item.values, problems)
+    problems.raise_any()
+
+
 def _positions(kind: Kind, header: tuple[str, ...]) -> dict[str, int]:
     positions = {name.strip(): index for index, name in enumerate(header)}
     missing = [field.label for field in kind.all_fields if field.required and field.label not in positions]
@@ -195,7 +208,7 @@ def _positions(kind: Kind, header: tuple[str, ...]) -> dict[str, int]:
     return positions
 
 
-def _rows(kind: Kind, table: Table, positions: dict[str, int], report: ImportReport) -> Iterator[Item]:
+def _rows(kind: Kind, table: Table, positions: dict[str, int]) -> Iterator[Item]:
     for number, cells in table.rows:
 
         def cell(header: str, cells: tuple[Cell, ...] = cells) -> Cell:
@@ -206,7 +219,7 @@ def _rows(kind: Kind, table: Table, positions: dict[str, int], report: ImportRep
         try:
             yield Item(number, values, _where(cell))
         except InvalidInputError as error:
-            report.reject(number, str(values.get("name") or ""), error)
+            yield Item(number, values, None, error)
 
 
 def _where(cell: Callable[[str], Cell]) -> Where:
@@ -224,7 +237,7 @@ def _geometry(wkt: str) -> Mapping[str, Any]:
     try:
         return dict(mapping(shapely.from_wkt(wkt.strip())))
     except (GEOSException, ValueError) as error:
-        raise InvalidInputError(f"范围不是有效的 WKT：{wkt[:40]}", code="bad_geometry") from error
+        raise InvalidInputError(f"范围不是有效的 WKT 几何文本：{wkt[:40]}", code="bad_geometry") from error
 
 
 def _float(value: Cell, label: str) -> float | None:

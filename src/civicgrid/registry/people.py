@@ -21,7 +21,7 @@ from civicgrid.cases.auth import mask_phone
 from civicgrid.cases.models import Placement
 from civicgrid.code_prefix import code_in_subtrees, code_starts_with
 from civicgrid.db import get_by_id
-from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError
+from civicgrid.errors import ConflictError, InvalidInputError, NotFoundError, Problems
 from civicgrid.grid.index import grid_index
 from civicgrid.json_list import json_list_has, like_pattern
 from civicgrid.org.actor import Actor
@@ -139,15 +139,23 @@ class CheckedPerson:
 
 def check_person(data: PersonInput) -> CheckedPerson:
     """Everything about a new person that needs no database: name, ID number (GB 11643), mobile, tags."""
-    id_number, phone = _value("id_number", data.id_number), _value("phone", data.phone)
+    problems = Problems()  # every wrong field named at once
+    id_number = problems.check(lambda: _value("id_number", data.id_number), None)
+    phone = problems.check(lambda: _value("phone", data.phone), None)
+    name = problems.check(lambda: _name(data.name), "")
+    resident_id = problems.check(lambda: check_resident_id(id_number), None) if id_number else None
+    mobile = problems.check(lambda: check_mobile(phone), None) if phone else None
+    household_no = problems.check(lambda: _value("household_no", data.household_no), None)
+    address = problems.check(lambda: _value("address", data.address), None)
+    problems.raise_any()
     return CheckedPerson(
-        name=_name(data.name),
-        resident_id=check_resident_id(id_number) if id_number else None,
-        phone=check_mobile(phone) if phone else None,
+        name=name,
+        resident_id=resident_id,
+        phone=mobile,
         residence=data.residence,
-        household_no=_value("household_no", data.household_no),
+        household_no=household_no,
         tags=_tags(data.tags),
-        address=_value("address", data.address),
+        address=address,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from civicgrid import audit
 from civicgrid.cases.models import Placement
-from civicgrid.errors import CivicgridError, InvalidInputError
+from civicgrid.errors import CivicgridError, InvalidInputError, Problems
 from civicgrid.geo.coords import CRS, parse_crs, to_wgs84, validate_lonlat
 from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.importing import ImportReport
@@ -78,12 +79,18 @@ def import_people(
     actor.require(Permission.REGISTRY_WRITE, "导入人口信息")
     read = _reader(table.header)
     report = ImportReport(source=source, total=len(table.rows), keep_good=keep_good)
-    rows = _checked_rows(read, table, report)
-    _place_all(session, actor, rows, report)
-    for row in _good(rows):
-        row.columns = person_columns(row.checked, protector) | row.columns
-    _refuse_registered(session, actor, rows, report)
-    report.rejected.sort(key=lambda rejected: rejected.index)
+    rows = _checked_rows(read, table)
+    _place_all(session, actor, rows)
+    for row in rows:
+        if row.checked is not None and not row.problems:
+            row.columns = person_columns(row.checked, protector) | row.columns
+    _refuse_registered(session, actor, rows)
+    for row in rows:
+        if row.problems:
+            try:
+                row.problems.raise_any()
+            except InvalidInputError as error:
+                report.reject(row.number, row.name, error)
     if not report.should_apply:
         return report
     good = [row.columns for row in _good(rows)]
@@ -96,49 +103,51 @@ def import_people(
 
 @dataclass
 class _Row:
-    """One spreadsheet row on its way in: its number, what it said, its checked fields, its columns so far."""
+    """One spreadsheet row on its way in: its number, what it said, its checked fields (None when they failed),
+    its columns so far, and every problem found — a row is refused once, for all of them."""
 
     number: int
     name: str
     data: PersonInput
-    checked: CheckedPerson
+    checked: CheckedPerson | None
+    problems: Problems = field(default_factory=Problems)
     columns: dict[str, Any] = field(default_factory=dict)
-    refused: bool = False
 
 
 def _good(rows: list[_Row]) -> list[_Row]:
-    return [row for row in rows if not row.refused]
+    return [row for row in rows if not row.problems]
 
 
-def _checked_rows(read: Reader, table: Table, report: ImportReport) -> list[_Row]:
+def _checked_rows(read: Reader, table: Table) -> list[_Row]:
     """Every row through the same checks as a form (``people.check_person``), a repeated ID number naming the
-    earlier row; the refused ones reported with their number."""
+    earlier row; each check runs whatever the others found."""
     rows: list[_Row] = []
     seen: dict[str, int] = {}
     for number, cells in table.rows:
-        try:
-            data = _row(read, cells)
-            checked = check_person(data)
-            _refuse_repeat(checked, number, seen)
-        except InvalidInputError as error:
-            report.reject(number, _name(read, cells), error)
-            continue
-        rows.append(_Row(number, checked.name, data, checked))
+        problems = Problems()
+        data = _row(read, cells, problems)
+        checked = problems.check(partial(check_person, data), None)
+        if checked is not None:
+            problems.check(partial(_refuse_repeat, checked, number, seen), None)
+        rows.append(_Row(number, checked.name if checked else _name(read, cells), data, checked, problems))
     return rows
 
 
-def _place_all(session: Session, actor: Actor, rows: list[_Row], report: ImportReport) -> None:
+def _place_all(session: Session, actor: Actor, rows: list[_Row]) -> None:
     """All points located at once (converted to WGS-84 per coordinate system), then each row placed by the rules
-    of ``registry.placing``: in its grid, or kept and flagged in the given or the importer's own grid."""
+    of ``registry.placing``: in its grid, or kept and flagged in the given or the importer's own grid — rows with
+    other problems too, so that a refusal names every problem of the row."""
     index = grid_index(session)
-    located = _locate_all(index, rows, report)
-    for row in _good(rows):
+    located = _locate_all(index, rows)
+    for row in rows:
         where = Where(lon=row.data.lon, lat=row.data.lat, crs=row.data.crs, grid_code=row.data.grid_code)
         point = located.get(row.number)
+        if row.data.lon is not None and point is None:
+            continue  # its coordinates were refused already
         try:
             placement, node_id, code = _placement(session, actor, index, where, point)
         except CivicgridError as error:
-            _refuse(report, row, error.message, error.code)
+            row.problems.add(InvalidInputError(error.message, code=error.code))
             continue
         lon, lat = (point[1], point[2]) if point else (None, None)
         row.columns = {
@@ -150,25 +159,22 @@ def _place_all(session: Session, actor: Actor, rows: list[_Row], report: ImportR
         }
 
 
-def _locate_all(index: GridIndex, rows: list[_Row], report: ImportReport) -> dict[int, tuple[int, float, float]]:
-    """Row number → (node id, or -1 outside every grid; WGS-84 lon, lat) for the rows with coordinates."""
+def _locate_all(index: GridIndex, rows: list[_Row]) -> dict[int, tuple[int, float, float]]:
+    """Row number → (node id, or -1 outside every grid; WGS-84 lon, lat) for the rows with usable coordinates."""
     by_crs: dict[CRS, list[_Row]] = {}
     for row in rows:
         if row.data.lon is None or row.data.lat is None:
             continue
-        try:
-            by_crs.setdefault(parse_crs(row.data.crs), []).append(row)
-        except InvalidInputError as error:
-            _refuse(report, row, error.message, error.code)
+        crs = row.problems.check(partial(parse_crs, row.data.crs), None)
+        if crs is not None:
+            by_crs.setdefault(crs, []).append(row)
     for crs, group in by_crs.items():
         lons, lats = np.array([r.data.lon for r in group]), np.array([r.data.lat for r in group])
         plausible = np.isfinite(lons) & np.isfinite(lats) & (np.abs(lons) <= 180) & (np.abs(lats) <= 90)
-        for row in (row for row, ok in zip(group, plausible.tolist(), strict=True) if not ok):
-            try:  # for its message
-                validate_lonlat(np.array([row.data.lon]), np.array([row.data.lat]))
-            except InvalidInputError as error:
-                _refuse(report, row, error.message, error.code)
-        by_crs[crs] = [row for row in group if not row.refused]
+        for row, ok in zip(group, plausible.tolist(), strict=True):
+            if not ok:  # for its message
+                row.problems.check(partial(validate_lonlat, np.array([row.data.lon]), np.array([row.data.lat])), None)
+        by_crs[crs] = [row for row, ok in zip(group, plausible.tolist(), strict=True) if ok]
     found: dict[int, tuple[int, float, float]] = {}
     for crs, group in by_crs.items():
         lons, lats = to_wgs84(np.array([r.data.lon for r in group]), np.array([r.data.lat for r in group]), crs)
@@ -183,16 +189,16 @@ def _placement(
 ) -> tuple[Placement, int, str]:
     doing = "在该网格登记人口"
     if point is not None and point[0] >= 0:
-        code = index.refs[point[0]].code
-        actor.require_grid(code, doing)
-        return Placement.LOCATED, point[0], code
+        ref = index.refs[point[0]]
+        actor.require_grid(ref.code, doing, name=ref.name)
+        return Placement.LOCATED, point[0], ref.code
     node_id, code = fallback_grid(session, actor, where, doing)
     if point is not None:
         return Placement.OUTSIDE, node_id, code
     return (Placement.MANUAL if where.grid_code else Placement.NO_LOCATION), node_id, code
 
 
-def _refuse_registered(session: Session, actor: Actor, rows: list[_Row], report: ImportReport) -> None:
+def _refuse_registered(session: Session, actor: Actor, rows: list[_Row]) -> None:
     """Refuse the rows whose ID number is registered already — looked up by blind index in chunks, naming the
     record only when it is in the importer's grids."""
     by_index = {row.columns["id_number_index"]: row for row in _good(rows) if row.columns["id_number_index"]}
@@ -203,12 +209,8 @@ def _refuse_registered(session: Session, actor: Actor, rows: list[_Row], report:
         )
         for index, person_id, scope_code in session.execute(stmt):
             where = f"（人员编号{person_id}）" if actor.covers_grid(scope_code) else "（在其他网格）"
-            _refuse(report, by_index[index], f"该身份证号码已登记{where}，请修改已有记录或合并", "duplicate_person")
-
-
-def _refuse(report: ImportReport, row: _Row, message: str, code: str) -> None:
-    report.reject(row.number, row.name, message, code)
-    row.refused = True
+            message = f"该身份证号码已登记{where}，请修改已有记录或合并"
+            by_index[index].problems.add(InvalidInputError(message, code="duplicate_person"))
 
 
 Reader = Callable[[tuple[Cell, ...], str], str]
@@ -240,22 +242,30 @@ def _reader(header: tuple[str, ...]) -> Reader:
     return read
 
 
-def _row(read: Reader, cells: tuple[Cell, ...]) -> PersonInput:
-    lon, lat = read(cells, "经度"), read(cells, "纬度")
-    if bool(lon) != bool(lat):
-        raise InvalidInputError("经度和纬度须同时填写", code="incomplete_coordinates")
+def _row(read: Reader, cells: tuple[Cell, ...], problems: Problems) -> PersonInput:
+    """The row's fields as a form would give them; a cell that cannot be read is a problem and stays empty."""
+
+    def cell(name: str) -> str:
+        return problems.check(lambda: read(cells, name), "")
+
+    lon_text, lat_text = cell("经度"), cell("纬度")
+    lon = problems.check(lambda: _number(lon_text, "经度"), None) if lon_text else None
+    lat = problems.check(lambda: _number(lat_text, "纬度"), None) if lat_text else None
+    if bool(lon_text) != bool(lat_text):
+        problems.add(InvalidInputError("经度和纬度须同时填写", code="incomplete_coordinates"))
+    located = lon is not None and lat is not None
     return PersonInput(
-        name=read(cells, "姓名"),
-        id_number=read(cells, "身份证号码") or None,
-        phone=read(cells, "手机号码") or None,
-        residence=_residence(read(cells, "居住类型")),
-        household_no=read(cells, "户号") or None,
-        tags=tuple(part for part in read(cells, "标签").replace("，", "、").replace(",", "、").split("、") if part),
-        address=read(cells, "地址") or None,
-        lon=_number(lon, "经度") if lon else None,
-        lat=_number(lat, "纬度") if lat else None,
-        crs=read(cells, "坐标系") or "gcj02",
-        grid_code=read(cells, "网格代码") or None,
+        name=cell("姓名"),
+        id_number=cell("身份证号码") or None,
+        phone=cell("手机号码") or None,
+        residence=problems.check(lambda: _residence(cell("居住类型")), Residence.RESIDENT),
+        household_no=cell("户号") or None,
+        tags=tuple(part for part in cell("标签").replace("，", "、").replace(",", "、").split("、") if part),
+        address=cell("地址") or None,
+        lon=lon if located else None,
+        lat=lat if located else None,
+        crs=cell("坐标系") or "gcj02",
+        grid_code=cell("网格代码") or None,
     )
 
 

@@ -76,7 +76,7 @@ def _from_found(
     session: Session, actor: Actor, where: Where, found: LocatedPoint, wkb: bytes | None, doing: str
 ) -> Placed:
     if found.node is not None:
-        actor.require_grid(found.node.code, doing)
+        actor.require_grid(found.node.code, doing, name=found.node.name)
         return Placed(found.lon, found.lat, wkb, Placement.LOCATED, found.node.id, found.node.code)
     node_id, code = fallback_grid(session, actor, where, doing)
     return Placed(found.lon, found.lat, wkb, Placement.OUTSIDE, node_id, code)
@@ -85,8 +85,9 @@ def _from_found(
 def fallback_grid(session: Session, actor: Actor, where: Where, doing: str) -> tuple[int, str]:
     """The grid that looks after a record without a place on the map: the one named, else the actor's own."""
     code = where.grid_code or home_grid(actor)
-    actor.require_grid(code, doing)
-    node_id = grid_index(session).ids_by_code.get(code)
+    index = grid_index(session)
+    node_id = index.ids_by_code.get(code)
+    actor.require_grid(code, doing, name=index.refs[node_id].name if node_id is not None else None)
     if node_id is None:
         raise NotFoundError(f"找不到网格“{code}”", code="grid_not_found")
     return node_id, code
@@ -105,7 +106,7 @@ def _shape(where: Where, allowed: tuple[str, ...]) -> BaseGeometry | None:
     try:
         shape = geometry_from_geojson(where.geometry)
     except (GEOSException, KeyError, TypeError, ValueError, AttributeError) as error:
-        raise InvalidInputError(f"范围不是有效的 GeoJSON 几何：{error}", code="bad_geometry") from error
+        raise InvalidInputError("范围不是有效的几何图形：类型或坐标不符合 GeoJSON 规范", code="bad_geometry") from error
     if shape.is_empty:
         raise InvalidInputError("范围为空", code="bad_geometry")
     if shape.geom_type != "Point" and shape.geom_type not in allowed:

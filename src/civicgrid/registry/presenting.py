@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from civicgrid.grid.index import grid_index
+from civicgrid.org.actor import name_in
 from civicgrid.org.models import Department
 from civicgrid.registry.kinds import Field, FieldType, Kind, kind_of
 from civicgrid.registry.models import PERSON_TAGS, PlacedObject, RegistryChange, Residence
@@ -60,9 +62,9 @@ def object_values(session: Session, kind: Kind, record: PlacedObject) -> list[Sh
     """Every field of the record, in words."""
     shown = [_shown(session, kind, field, getattr(record, field.name)) for field in kind.all_fields]
     shown.append(Shown("定位", PLACEMENT_LABELS.get(record.placement, record.placement)))
-    shown.append(Shown("所属网格", record.scope_code))
+    shown.append(Shown("所属网格", grid_index(session).name_of(record.scope_code)))
     if record.lon is not None and record.lat is not None:
-        shown.append(Shown("坐标（WGS-84）", f"{record.lon:.6f}, {record.lat:.6f}"))
+        shown.append(Shown("经纬度", f"{record.lon:.6f}, {record.lat:.6f}"))
     if record.retired_at is not None:
         shown.append(Shown("注销时间", record.retired_at.date().isoformat()))
     return shown
@@ -76,7 +78,7 @@ def object_json(kind: Kind, record: PlacedObject) -> dict[str, Any]:
     return values
 
 
-def person_values(view: PersonView) -> list[Shown]:
+def person_values(view: PersonView, grid_name: str) -> list[Shown]:
     """A person as everyone without the reveal permission sees them: identifiers masked."""
     sex = "" if view.male is None else ("男" if view.male else "女")
     return [
@@ -90,7 +92,7 @@ def person_values(view: PersonView) -> list[Shown]:
         Shown("地址", view.address or ""),
         Shown("标签", "、".join(view.tags)),
         Shown("定位", PLACEMENT_LABELS.get(view.placement.value, view.placement.value)),
-        Shown("所属网格", view.scope_code),
+        Shown("所属网格", grid_name),
         Shown("状态", "已迁出" if view.moved_out else "在册"),
     ]
 
@@ -119,7 +121,7 @@ def changes_shown(changes: Sequence[RegistryChange], labels: Mapping[str, str]) 
     return [
         ChangeShown(
             at=change.at,
-            who=change.actor_label,
+            who=name_in(change.actor_label),
             action=ACTION_LABELS.get(change.action, change.action),
             reason=change.reason,
             items=[_item(name, old_new, labels) for name, old_new in change.fields.items()],

@@ -33,7 +33,7 @@ from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn
 from civicgrid.http.routing import session_router
 from civicgrid.org import service as org_service
 from civicgrid.org.actor import ALL_GRIDS, Actor
-from civicgrid.org.models import Department, DepartmentKind, User
+from civicgrid.org.models import Department, DepartmentKind
 from civicgrid.org.passwords import check_policy
 from civicgrid.org.roles import Permission, Role
 from civicgrid.text import clean_label
@@ -48,7 +48,6 @@ Errors = dict[str, str]
 Values = dict[str, Any]
 # What a form can be refused for, shown next to its field; anything else (a crash) is not caught here.
 REFUSALS = (InvalidInputError, ConflictError, NotFoundError, PermissionDeniedError)
-LIST_LIMIT = 300  # users shown at once; the filters narrow the list down
 INDENT = "\u3000"  # a full-width space: indents tree levels inside a <select>
 
 
@@ -400,20 +399,21 @@ USER_FIELDS = {
 
 @dataclass(frozen=True)
 class UserFilter:
-    query: str = ""
+    """The user list's filters as typed (kept in the form and in every page link)."""
+
+    q: str = ""
     role: str = ""
+    department: str = ""
+    grid: str = ""
     status: str = ""
 
-    def matches(self, user: User) -> bool:
-        if self.query and self.query.casefold() not in f"{user.username} {user.display_name}".casefold():
-            return False
-        if self.role and self.role not in {role.value for role in user.roles}:
-            return False
-        if self.status == "active":
-            return user.is_active
-        if self.status == "disabled":
-            return not user.is_active
-        return True
+    def query(self) -> org_service.UserQuery:
+        role = next((r for r in Role if r.value == self.role), None)
+        return org_service.UserQuery(self.q, role, self.department, self.grid, self.status)
+
+    def link(self, page_number: int) -> str:
+        kept = {name: value for name, value in self.__dict__.items() if value}
+        return "/admin/users?" + urlencode({**kept, "page_number": page_number})
 
 
 def sorted_roles(roles: Iterable[Role]) -> list[Role]:
@@ -421,12 +421,11 @@ def sorted_roles(roles: Iterable[Role]) -> list[Role]:
     return sorted(roles, key=order.index)
 
 
-def users_context(session: Session, actor: Actor, chosen: UserFilter) -> dict[str, Any]:
-    users = [user for user in org_service.list_manageable_users(session, actor) if chosen.matches(user)]
+def users_context(session: Session, actor: Actor, chosen: UserFilter, page_number: int = 1) -> dict[str, Any]:
+    found = org_service.find_manageable_users(session, actor, chosen.query(), page=page_number)
     return {
-        "users": users[:LIST_LIMIT],
-        "total": len(users),
-        "limit": LIST_LIMIT,
+        "users": found.users,
+        "found": found,
         "filter": chosen,
         "roles": list(Role),
         "sorted_roles": sorted_roles,
@@ -441,16 +440,25 @@ def department_options(session: Session, actor: Actor) -> list[tuple[str, str]]:
 
 def department_choices(rows: Sequence[tuple[Department, int]]) -> list[tuple[str, str]]:
     """(code, indented name) of the active departments, for a <select>."""
-    return [(d.code, f"{INDENT * depth}{d.name}（{d.code}）") for d, depth in rows if d.is_active]
+    return [(d.code, f"{INDENT * depth}{d.name}") for d, depth in rows if d.is_active]
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(
-    request: Request, session: ReadSession, actor: SignedIn, q: str = "", role: str = "", status: str = ""
+    request: Request,
+    session: ReadSession,
+    actor: SignedIn,
+    q: str = "",
+    role: str = "",
+    department: str = "",
+    grid: str = "",
+    status: str = "",
+    page_number: str = "1",
 ) -> Response:
     require_section(actor, "users")
-    chosen = UserFilter(q.strip()[:64], role, status)
-    return admin_page(request, actor, "users", "users.html", users_context(session, actor, chosen))
+    chosen = UserFilter(q.strip()[:64], role[:32], department.strip()[:32], grid.strip()[:64], status[:16])
+    number = int(page_number) if page_number.isdigit() and len(page_number) < 7 else 1
+    return admin_page(request, actor, "users", "users.html", users_context(session, actor, chosen, number))
 
 
 @dataclass(frozen=True)

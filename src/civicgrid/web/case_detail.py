@@ -15,6 +15,7 @@ from civicgrid.cases import public, queries
 from civicgrid.cases.actions import perform
 from civicgrid.cases.attachments import stored_path
 from civicgrid.cases.auth import available_actions, in_placing_pool, mask_name, mask_phone, reads_as_reporter
+from civicgrid.cases.held_uploads import HeldUpload
 from civicgrid.cases.models import Attachment, Case, Rating
 from civicgrid.cases.routing import suggest
 from civicgrid.cases.views import case_view, event_label
@@ -29,7 +30,8 @@ from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links
 from civicgrid.web.action_forms import CATEGORY, DEPARTMENTS, FORMS, action_input
-from civicgrid.web.forms import SubmittedForm, category_options, department_options, error_map, uploads
+from civicgrid.web.forms import SubmittedForm, category_options, department_options, error_map
+from civicgrid.web.held_photos import photos_of
 from civicgrid.web.render import page
 
 router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
@@ -58,6 +60,7 @@ def _render(
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
     status_code: int = 200,
+    kept: list[HeldUpload] | None = None,
 ) -> Response:
     if reads_as_reporter(actor):
         return _reporter_page(request, session, actor, case, done=done, errors=errors, values=values,
@@ -89,6 +92,7 @@ def _render(
         "failed": failed,
         "errors": errors or {},
         "values": values or {},
+        "kept": kept or [],
         "subjects": links.subjects_of(session, actor, case),
         "may_link_subject": actor.has(Permission.REGISTRY_READ) and any(actor.has(p) for p in links.LINKERS),
         "subject_kinds": links.linkable_kinds(),
@@ -166,8 +170,9 @@ def act(
     request: Request, number: str, action: Action, form: SubmittedForm, session: WriteSession, actor: SignedIn
 ) -> Response:
     settings = request.app.state.settings
+    photos = photos_of(request, actor, form)
     try:
-        params = action_input(form, uploads(form, "photos", settings))
+        params = action_input(form, photos.uploads())
         perform(session, actor, number, action, params, settings=settings)
     except (InvalidInputError, ConflictError, NotFoundError) as error:
         if is_about_this_case(error, number):
@@ -175,10 +180,12 @@ def act(
         case = queries.get_case(session, actor, number)
         values: dict[str, Any] = {key: form.get(key) for key in form if key not in ("csrf_token", "photos")}
         values["assist_departments"] = form.getlist("assist_departments")
+        errors = error_map(error)
         return _render(
-            request, session, actor, case, failed=action.value, errors=error_map(error), values=values,
-            status_code=409 if isinstance(error, ConflictError) else 422,
+            request, session, actor, case, failed=action.value, errors=errors, values=values,
+            status_code=409 if isinstance(error, ConflictError) else 422, kept=photos.keep(errors),
         )  # fmt: skip
+    photos.done()
     return RedirectResponse(f"/cases/{number}?done={action.value}", status_code=303)
 
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 
-from civicgrid.cases.attachments import Upload
-from civicgrid.cases.models import Category
-from civicgrid.cases.taxonomy import list_categories
-from civicgrid.errors import CivicgridError, InvalidInputError
+from civicgrid.cases.taxonomy import CategoryEntry, category_entries, named_entry
+from civicgrid.errors import CivicgridError, InvalidInputError, NotFoundError, problems_of
 from civicgrid.org.actor import Actor
 from civicgrid.org.models import Department
 from civicgrid.org.service import list_departments
-from civicgrid.settings import Settings
 from civicgrid.web.render import BEIJING
 
 # Which form field a domain error is about, so the page can show it next to that field.
@@ -27,6 +24,7 @@ ERROR_FIELDS: dict[str, str] = {
     "category_not_leaf": "category_code",
     "unknown_category": "category_code",
     "category_not_found": "category_code",
+    "category_ambiguous": "category_code",
     "department_not_found": "main_department",
     "department_inactive": "main_department",
     "main_also_assist": "assist_departments",
@@ -59,7 +57,6 @@ ERROR_FIELDS: dict[str, str] = {
 }
 # text_too_long says which text in its detail
 _TEXT_FIELDS = {"反映人姓名": "reporter_name", "地址": "address", "来源编号": "source_id"}
-MAX_FILES = 9
 
 
 async def form_data(request: Request) -> FormData:
@@ -70,10 +67,20 @@ async def form_data(request: Request) -> FormData:
 SubmittedForm = Annotated[FormData, Depends(form_data)]
 
 
-def error_map(error: CivicgridError) -> dict[str, str]:
+def error_map(error: CivicgridError, field_of: Callable[[CivicgridError], str] | None = None) -> dict[str, str]:
+    """Each problem next to its field (a refusal may name several: ``errors.Problems``); ``field_of`` for a form
+    whose fields are named otherwise."""
+    shown: dict[str, str] = {}
+    for problem in problems_of(error):
+        field = (field_of or _field_of)(problem)
+        shown[field] = f"{shown[field]}；{problem.message}" if field in shown else problem.message
+    return shown
+
+
+def _field_of(error: CivicgridError) -> str:
     if error.code == "text_too_long":
-        return {_TEXT_FIELDS.get(str(error.detail.get("field")), "_form"): error.message}
-    return {ERROR_FIELDS.get(error.code, "_form"): error.message}
+        return _TEXT_FIELDS.get(str(error.detail.get("field")), "_form")
+    return ERROR_FIELDS.get(error.code, "_form")
 
 
 def text(form: FormData, name: str) -> str:
@@ -95,19 +102,6 @@ def number(form: FormData, name: str, label: str) -> float | None:
         raise InvalidInputError(f"{label}须为数字", code=f"invalid_{name}") from error
 
 
-def uploads(form: FormData, name: str, settings: Settings) -> list[Upload]:
-    """The files of a multiple file input; an empty input (no file chosen) gives none. Reads one byte past the
-    size limit at most, so an oversized file is refused without reading it all."""
-    files = [item for item in form.getlist(name) if isinstance(item, UploadFile) and item.filename]
-    if len(files) > MAX_FILES:
-        raise InvalidInputError(f"一次最多上传{MAX_FILES}个文件", code="too_many_files")
-    result = []
-    for item in files:
-        content = item.file.read(settings.attachment_max_bytes + 1)
-        result.append(Upload(item.filename or "照片", content))
-    return result
-
-
 def local_day(value: str, *, end: bool = False) -> dt.datetime | None:
     """A date typed in a filter (Beijing) as the UTC moment its day starts (or ends, for an upper bound)."""
     if not value:
@@ -121,29 +115,26 @@ def local_day(value: str, *, end: bool = False) -> dt.datetime | None:
     return dt.datetime.combine(day, dt.time(), tzinfo=BEIJING).astimezone(dt.UTC)
 
 
-@dataclass(frozen=True)
-class CategoryOption:
-    code: str
-    label: str  # the path, 市容环境 › 暴露垃圾
-    leaf: bool
-    depth: int
+def category_options(session: Session) -> list[CategoryEntry]:
+    return category_entries(session)
 
 
-def category_options(session: Session) -> list[CategoryOption]:
-    categories = list_categories(session)
-    by_id: dict[int, Category] = {c.id: c for c in categories}
-    parents = {c.parent_id for c in categories if c.parent_id is not None}
-    options: list[CategoryOption] = []
-    for category in categories:
-        names: list[str] = []
-        current: Category | None = category
-        while current is not None:
-            names.append(current.name)
-            current = by_id.get(current.parent_id) if current.parent_id is not None else None
-        options.append(
-            CategoryOption(category.code, " › ".join(reversed(names)), category.id not in parents, category.depth)
-        )
-    return options
+def category_named(form: FormData) -> str | None:
+    """What the category box says (a name, a path, a part of a name, a code) — or, from a form without the box,
+    the code alone; the domain resolves either."""
+    return optional(form, "category") or optional(form, "category_code")
+
+
+def shown_category(leaves: list[CategoryEntry], typed: str) -> dict[str, str]:
+    """The box of a form shown again: the category it named, as a chosen suggestion shows it, with its code
+    behind; what named nothing (or several) stays as typed."""
+    if not typed.strip():
+        return {}
+    try:
+        entry = named_entry(leaves, typed, leaf=True)
+    except (InvalidInputError, NotFoundError):
+        return {"category": typed, "category_code": ""}
+    return {"category": entry.shown, "category_code": entry.code}
 
 
 def department_options(session: Session, actor: Actor) -> list[Department]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from civicgrid import timesource
 from civicgrid.cases import public
 from civicgrid.cases.attachments import Upload, sniff
+from civicgrid.cases.held_uploads import HeldUpload
 from civicgrid.cases.intake import MAX_DESCRIPTION, MAX_TITLE, IntakeRequest
 from civicgrid.cases.models import CaseState, Channel, Rating
 from civicgrid.cases.public import require_public_map
@@ -31,11 +32,12 @@ from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 from civicgrid.web.app_context import map_config
 from civicgrid.web.case_detail import attachment_response
+from civicgrid.web.forms import error_map
+from civicgrid.web.held_photos import MAX_FILES, Photos, photos_from
 from civicgrid.web.render import page
 
 router = session_router(include_in_schema=False, dependencies=CSRF_CHECKED)
 
-MAX_PHOTOS = 9
 MAX_NAME, MAX_ADDRESS = 50, 200
 CRS_VALUES = frozenset({"wgs84", "gcj02", "bd09"})
 REPORT_FIELDS = ("title", "description", "category", "lon", "lat", "crs", "address", "name", "phone")
@@ -94,14 +96,20 @@ def report_form(request: Request, session: ReadSession, actor: CurrentActor) -> 
 
 
 def _report_page(
-    request: Request, session: Session, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+    request: Request,
+    session: Session,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+    kept: list[HeldUpload] | None = None,
 ) -> Response:
     settings = _settings(request)
     context = {
+        "kept": kept or [],
         "values": values,
         "errors": errors,
         "categories": category_groups(session),
-        "max_photos": MAX_PHOTOS,
+        "max_photos": MAX_FILES,
         "max_photo_mb": f"{settings.attachment_max_bytes / 1024 / 1024:g}",
     }
     return page(request, "public/report.html", context, status_code=status_code)
@@ -127,6 +135,7 @@ def submit_report(
     phone: Annotated[str, Form()] = "",
     idempotency_key: Annotated[str, Form()] = "",
     photos: Annotated[list[UploadFile] | None, File()] = None,
+    kept_photos: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     settings = _settings(request)
     try:
@@ -136,23 +145,25 @@ def submit_report(
     typed = (title, description, category, lon, lat, crs, address, name, phone)
     values = {field: value.strip() for field, value in zip(REPORT_FIELDS, typed, strict=True)}
     values["idempotency_key"] = idempotency_key.strip()[:80] or secrets.token_urlsafe(16)
-    chosen = [item for item in photos or [] if item.filename]
+    chosen = photos_from(request, actor, photos or [], kept_photos or [])
     errors = _check_report(values)
-    uploads = _read_photos(chosen, settings, errors)
+    _check_photos(chosen, settings, errors)
+
+    def again(errors: dict[str, str]) -> Response:
+        return _report_page(request, session, values, errors, status_code=422, kept=chosen.keep(errors))
+
     if errors:
-        _ask_for_photos_again(chosen, errors)
-        return _report_page(request, session, values, errors, status_code=422)
+        return again(errors)
     try:
         with session.begin_nested():  # a refusal half-way leaves nothing behind, not even a case number
-            result = public.report(session, actor, _intake_request(values, uploads), settings)
+            result = public.report(session, actor, _intake_request(values, chosen.uploads()), settings)
     except ConflictError as error:
         if error.code != "duplicate_not_visible":
             raise
         return page(request, "public/report_done.html", {"duplicate": True})
     except (InvalidInputError, NotFoundError) as error:
-        errors = {_error_field(error): _error_message(error)}
-        _ask_for_photos_again(chosen, errors)
-        return _report_page(request, session, values, errors, status_code=422)
+        return again(_errors_of(error))
+    chosen.done()
     context = {
         "duplicate": False,
         "number": result.case.number,
@@ -202,37 +213,31 @@ def _location_error(values: dict[str, str]) -> str | None:
     return None
 
 
-def _read_photos(chosen: list[UploadFile], settings: Settings, errors: dict[str, str]) -> list[Upload]:
-    """The chosen photos, each checked for size and kind (by its bytes) before anything is stored."""
-    if len(chosen) > MAX_PHOTOS:
-        errors["photos"] = f"一次最多上传{MAX_PHOTOS}张照片"
-        return []
+def _check_photos(photos: Photos, settings: Settings, errors: dict[str, str]) -> None:
+    """Each chosen photo checked for size and kind (by its bytes) before anything is stored; a refused one is
+    named and left out (the good ones are kept for the form shown again)."""
+    if photos.overflow or len(photos.kept) + len(photos.chosen) > MAX_FILES:
+        errors["photos"] = f"一次最多上传{MAX_FILES}张照片"
     limit = settings.attachment_max_bytes
-    uploads = []
-    for item in chosen:
-        label = item.filename or "照片"
-        content = item.file.read(limit + 1)
+    good = []
+    for upload in photos.chosen:
+        label, content = upload.filename, upload.content
         if len(content) > limit:
             errors["photos"] = f"照片“{label}”超过{limit / 1024 / 1024:g}MB，请压缩后重新选择"
-            return []
-        if not content:
+        elif not content:
             errors["photos"] = f"照片“{label}”是空文件，请重新选择"
-            return []
-        try:
-            media_type, _ = sniff(content)
-        except InvalidInputError:
-            media_type = ""
-        if not media_type.startswith("image/"):
+        elif not _is_photo(content):
             errors["photos"] = f"“{label}”不是照片：只能上传 JPEG、PNG、WebP 或 HEIC 格式的照片"
-            return []
-        uploads.append(Upload(label, content))
-    return uploads
+        else:
+            good.append(upload)
+    photos.chosen = good
 
 
-def _ask_for_photos_again(chosen: list[UploadFile], errors: dict[str, str]) -> None:
-    """A browser cannot refill a file input: say so when photos were chosen and another field was wrong."""
-    if chosen and "photos" not in errors:
-        errors["photos"] = "请重新选择照片（页面刷新后，已选的照片需要重新选择）"
+def _is_photo(content: bytes) -> bool:
+    try:
+        return sniff(content)[0].startswith("image/")
+    except InvalidInputError:
+        return False
 
 
 def _intake_request(values: dict[str, str], uploads: list[Upload]) -> IntakeRequest:
@@ -259,8 +264,10 @@ def _error_field(error: CivicgridError) -> str:
     return _ERROR_FIELDS.get(error.code, "_form")
 
 
-def _error_message(error: CivicgridError) -> str:
-    return LOCATION_INVALID if _error_field(error) == "location" else error.message
+def _errors_of(error: CivicgridError) -> dict[str, str]:
+    """Each problem of a refusal next to its field of this form; a place refused in its own words."""
+    errors = error_map(error, _error_field)
+    return errors | ({"location": LOCATION_INVALID} if "location" in errors else {})
 
 
 # --- 进度查询 -----------------------------------------------------------------------------------------------

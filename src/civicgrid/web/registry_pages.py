@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from civicgrid.errors import CivicgridError, ConflictError, InvalidInputError, NotFoundError
+from civicgrid.grid.index import grid_index
 from civicgrid.http.bounds import PageNumber, RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, protector_of
 from civicgrid.http.errors import status_for
@@ -74,6 +75,7 @@ def people_list(
     query = {"grid": grid, "tag": tag, "q": q, "residence": residence, "moved_out": moved_out}
     context = _list_context(actor, PEOPLE, "实有人口", total, page_number, query)
     context |= {"people": shown, "tags": presenting.person_tag_choices(), "residences": list(Residence)}
+    context["grid_name"] = grid_index(session).name_of
     return page(request, "registry/people_list.html", context)
 
 
@@ -212,7 +214,7 @@ def object_list(
     columns = [field for field in kind.fields if field.type.value not in ("ref",)][:4]
     query = {"grid": grid, "tag": tag, "q": q, "retired": retired}
     context = _list_context(actor, kind.key, kind.label, total, page_number, query)
-    context |= {"kind": kind, "rows": rows, "columns": columns}
+    context |= {"kind": kind, "rows": rows, "columns": columns, "grid_name": grid_index(session).name_of}
     return page(request, "registry/object_list.html", context)
 
 
@@ -339,7 +341,7 @@ def _person_page(
     context |= {
         "record_name": view.name,
         "version": view.version,
-        "shown": presenting.person_values(view),
+        "shown": presenting.person_values(view, grid_index(session).name_of(view.scope_code)),
         "history": presenting.changes_shown(people.history(session, actor, person_id), presenting.labels_of(PEOPLE)),
         "as_of": as_of,
         "past": presenting.values_as_of(people.as_of(session, actor, person_id, moment), presenting.labels_of(PEOPLE))

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from civicgrid.http import csrf
-from civicgrid.org.actor import Actor
+from civicgrid.org.actor import Actor, name_in
 from civicgrid.org.roles import Permission, Role
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -54,6 +54,7 @@ def duration_minutes(value: int | None) -> str:
 TEMPLATES.env.filters["bj"] = beijing
 TEMPLATES.env.filters["num"] = number
 TEMPLATES.env.filters["workmins"] = duration_minutes
+TEMPLATES.env.filters["person"] = name_in  # a recorded actor label without its user name
 
 
 @dataclass(frozen=True)
