@@ -4,10 +4,23 @@ feed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
+from fastapi.responses import FileResponse
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+
+def uploaded_file(path: Path, media_type: str, filename: str, cache_control: str) -> FileResponse:
+    """A file someone uploaded, shown inline and never run as a page (a sandboxing CSP of its own)."""
+    return FileResponse(
+        path,
+        media_type=media_type,
+        headers={"Cache-Control": cache_control, "Content-Security-Policy": "default-src 'none'"},
+        content_disposition_type="inline",
+        filename=filename,
+    )
 
 
 def tile_origin(url_template: str | None) -> str | None:

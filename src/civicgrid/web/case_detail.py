@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,7 @@ from civicgrid.grid.index import GridIndex, grid_index
 from civicgrid.http.bounds import RecordId
 from civicgrid.http.deps import CSRF_CHECKED, ReadSession, SignedIn, WriteSession
 from civicgrid.http.routing import session_router
+from civicgrid.http.security import uploaded_file
 from civicgrid.org.actor import Actor
 from civicgrid.org.roles import Permission
 from civicgrid.registry import links
@@ -221,10 +222,4 @@ def attachment_response(settings: Any, attachment: Attachment) -> Response:
     path = stored_path(settings, attachment)
     if not path.exists():
         raise NotFoundError("附件文件已丢失，请联系管理员", code="attachment_missing")
-    return FileResponse(
-        path,
-        media_type=attachment.media_type,
-        headers={"Cache-Control": "private, max-age=3600", "Content-Security-Policy": "default-src 'none'"},
-        content_disposition_type="inline",
-        filename=attachment.original_name,
-    )
+    return uploaded_file(path, attachment.media_type, attachment.original_name, "private, max-age=3600")

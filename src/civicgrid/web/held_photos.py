@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from starlette.datastructures import FormData, UploadFile
 
 from civicgrid.cases import held_uploads
@@ -21,6 +21,7 @@ from civicgrid.errors import InvalidInputError, NotFoundError
 from civicgrid.http import csrf
 from civicgrid.http.deps import CSRF_CHECKED, CurrentActor
 from civicgrid.http.routing import session_router
+from civicgrid.http.security import uploaded_file
 from civicgrid.org.actor import Actor
 from civicgrid.settings import Settings
 
@@ -86,10 +87,4 @@ def held_photo(request: Request, actor: CurrentActor, token: str) -> Response:
     if found is None:
         raise NotFoundError("照片已过期或不存在", code="held_upload_not_found")
     entry, path = found
-    return FileResponse(
-        path,
-        media_type=entry.media_type,
-        headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'"},
-        content_disposition_type="inline",
-        filename=entry.filename,
-    )
+    return uploaded_file(path, entry.media_type, entry.filename, "no-store")
